@@ -1,0 +1,499 @@
+package desk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of user input, enforced in the domain so that every channel gets them.
+const (
+	MaxSubject        = 300
+	MaxBody           = 200_000
+	DefaultAttachment = 25 << 20
+	DefaultTriage     = "triage"
+)
+
+// Opts configures a Desk.
+type Opts struct {
+	Store Store
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MaxAttachment is the largest accepted attachment in bytes.
+	MaxAttachment int64
+	// Hasher hashes and verifies local passwords.
+	Hasher PasswordHasher
+	// Notify, when set, is called after a commit that changed a ticket.
+	Notify func(ticketID int64)
+}
+
+// PasswordHasher hashes and verifies passwords (argon2id in package auth).
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) (bool, error)
+}
+
+// Desk holds the business rules for tickets and people. Web pages, the REST
+// API and inbound mail all go through it.
+type Desk struct {
+	store  Store
+	now    func() time.Time
+	maxAtt int64
+	hasher PasswordHasher
+	notify func(int64)
+
+	// dummyHash is verified when an account does not exist, so that a
+	// log-in for an unknown e-mail takes as long as a real one.
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// New returns a Desk.
+func New(o Opts) *Desk {
+	d := &Desk{store: o.Store, now: o.Now, maxAtt: o.MaxAttachment, hasher: o.Hasher, notify: o.Notify}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.maxAtt <= 0 {
+		d.maxAtt = DefaultAttachment
+	}
+	return d
+}
+
+// Store exposes the underlying store to adapters that need plain reads.
+func (d *Desk) Store() Store { return d.store }
+
+// Now returns the desk's clock reading, truncated to microseconds as stored.
+func (d *Desk) Now() time.Time { return d.now().UTC().Truncate(time.Microsecond) }
+
+// NewTicket is the input to CreateTicket.
+type NewTicket struct {
+	OrgCode     string // empty: the actor's organisation
+	Subject     string
+	Description string
+	Service     string // service code, optional
+	Queue       string // queue code, optional (default: the service's, else triage)
+	Channel     Channel
+	Priority    Priority
+	Requester   Contact
+	Attachments []NewAttachment
+}
+
+// NewAttachment is a file to store with a message or ticket.
+type NewAttachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// FormatNumber renders a ticket number.
+func FormatNumber(year int, seq int64) string { return fmt.Sprintf("%d-%06d", year, seq) }
+
+// ValidNumber reports whether s looks like a ticket number.
+func ValidNumber(s string) bool {
+	if len(s) < 8 || len(s) > 20 || s[4] != '-' {
+		return false
+	}
+	if _, err := strconv.Atoi(s[:4]); err != nil {
+		return false
+	}
+	_, err := strconv.ParseInt(s[5:], 10, 64)
+	return err == nil
+}
+
+func cleanText(field, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ReplaceAll(s, "\x00", "")
+	if required && s == "" {
+		return "", FieldError(field, "%s is required", field)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", FieldError(field, "%s is longer than %d characters", field, max)
+	}
+	return s, nil
+}
+
+func cleanLine(s string) string {
+	return strings.Join(strings.Fields(strings.ToValidUTF8(s, "")), " ")
+}
+
+// CreateTicket registers a request. It validates everything before writing,
+// so a refused request leaves nothing behind.
+func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket, error) {
+	var err error
+	t := Ticket{Status: StatusNew, Level: LevelFirst, Channel: in.Channel, Priority: in.Priority}
+	if t.Subject, err = cleanText("subject", cleanLine(in.Subject), MaxSubject, true); err != nil {
+		return Ticket{}, err
+	}
+	if t.Description, err = cleanText("description", in.Description, MaxBody, false); err != nil {
+		return Ticket{}, err
+	}
+	if t.Channel == "" {
+		t.Channel = ChannelAPI
+	}
+	if !t.Channel.Valid() {
+		return Ticket{}, FieldError("channel", "unknown channel %q", in.Channel)
+	}
+	if t.Priority == "" {
+		t.Priority = PriorityNormal
+	}
+	if !t.Priority.Valid() {
+		return Ticket{}, FieldError("priority", "unknown priority %q", in.Priority)
+	}
+	if a.Role == RoleRequester && !a.System && (t.Channel == ChannelPhone || t.Channel == ChannelInPerson) {
+		return Ticket{}, FieldError("channel", "requesters cannot register %s requests", t.Channel)
+	}
+	req := Contact{Email: NormEmail(in.Requester.Email), Name: cleanLine(in.Requester.Name), Phone: cleanLine(in.Requester.Phone)}
+	if req.Email != "" && !ValidEmail(req.Email) {
+		return Ticket{}, FieldError("requester.email", "invalid e-mail address %q", in.Requester.Email)
+	}
+	for _, f := range in.Attachments {
+		if int64(len(f.Data)) > d.maxAtt {
+			return Ticket{}, &Error{Code: ETooLarge, Field: "attachments", Message: fmt.Sprintf("attachment %q is larger than %d bytes", f.Name, d.maxAtt)}
+		}
+	}
+	now := d.Now()
+	t.Created, t.Updated = now, now
+
+	err = d.store.Update(ctx, func(tx Tx) error {
+		org, err := d.orgFor(ctx, tx, a, in.OrgCode)
+		if err != nil {
+			return err
+		}
+		t.OrgID = org.ID
+		if in.Service != "" {
+			svc, err := tx.ServiceByCode(ctx, org.ID, in.Service)
+			if err != nil || !svc.Active {
+				return FieldError("service", "unknown service %q", in.Service)
+			}
+			t.ServiceID, t.QueueID = svc.ID, svc.QueueID
+		}
+		if in.Queue != "" {
+			q, err := tx.QueueByCode(ctx, org.ID, in.Queue)
+			if err != nil {
+				return FieldError("queue", "unknown queue %q", in.Queue)
+			}
+			t.QueueID = q.ID
+		}
+		if t.QueueID == 0 {
+			q, err := tx.QueueByCode(ctx, org.ID, DefaultTriage)
+			if err != nil {
+				return fmt.Errorf("triage queue of %s: %w", org.Code, err)
+			}
+			t.QueueID = q.ID
+		}
+		// Who is asking: a requester asks for themselves; staff and the
+		// system register on behalf of a contact, creating the person if new.
+		switch {
+		case !a.System && a.Role == RoleRequester:
+			u, err := tx.UserByID(ctx, a.UserID)
+			if err != nil {
+				return err
+			}
+			t.RequesterID = u.ID
+			t.Requester = Contact{Email: u.Email, Name: u.Name, Phone: firstNonEmpty(req.Phone, u.Phone)}
+		case req.Email != "":
+			u, err := d.requesterByEmail(ctx, tx, org.ID, req, now)
+			if err != nil {
+				return err
+			}
+			t.RequesterID = u.ID
+			t.Requester = Contact{Email: u.Email, Name: firstNonEmpty(req.Name, u.Name), Phone: firstNonEmpty(req.Phone, u.Phone)}
+		default:
+			t.Requester = req
+		}
+		seq, err := tx.NextTicketSeq(ctx, now.Year())
+		if err != nil {
+			return err
+		}
+		t.Number = FormatNumber(now.Year(), seq)
+		if err := tx.InsertTicket(ctx, &t); err != nil {
+			return err
+		}
+		if len(in.Attachments) > 0 {
+			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertEvents(ctx, []Event{{TicketID: t.ID, ActorID: a.UserID, ActorName: actorName(a), At: now, Field: "created", New: string(t.Channel)}}); err != nil {
+			return err
+		}
+		if err := tx.Reindex(ctx, t.ID); err != nil {
+			return err
+		}
+		t, err = tx.TicketByID(ctx, t.ID)
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	d.changed(t.ID)
+	return t, nil
+}
+
+func (d *Desk) changed(id int64) {
+	if d.notify != nil {
+		d.notify(id)
+	}
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func actorName(a Actor) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	if a.Email != "" {
+		return a.Email
+	}
+	if a.System {
+		return "Sportello"
+	}
+	return ""
+}
+
+// orgFor resolves the organisation a new record belongs to: the one named, if
+// the actor may act there, else the actor's own.
+func (d *Desk) orgFor(ctx context.Context, tx Tx, a Actor, code string) (Organisation, error) {
+	if code == "" {
+		if a.OrgID != 0 {
+			return tx.OrgByID(ctx, a.OrgID)
+		}
+		return DefaultOrg(ctx, tx)
+	}
+	o, err := tx.OrgByCode(ctx, code)
+	if err != nil {
+		return Organisation{}, FieldError("organisation", "unknown organisation %q", code)
+	}
+	if !(a.System || a.InstallationAdmin || o.ID == a.OrgID) {
+		return Organisation{}, FieldError("organisation", "unknown organisation %q", code)
+	}
+	return o, nil
+}
+
+// requesterByEmail finds a person by e-mail or registers them as a requester
+// of the organisation.
+func (d *Desk) requesterByEmail(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
+	u, err := tx.UserByEmail(ctx, c.Email)
+	if err == nil {
+		return u, nil
+	}
+	if !IsNotFound(err) {
+		return User{}, err
+	}
+	u = User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
+	if u.Name == "" {
+		u.Name = c.Email
+	}
+	if err := tx.CreateUser(ctx, &u); err != nil {
+		if ErrorCode(err) == EConflict {
+			// Registered meanwhile by a concurrent request.
+			return tx.UserByEmail(ctx, c.Email)
+		}
+		return User{}, err
+	}
+	return u, nil
+}
+
+func (d *Desk) storeAttachments(ctx context.Context, tx Tx, ticketID, messageID int64, files []NewAttachment, now time.Time) error {
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		h := hex.EncodeToString(sum[:])
+		if err := tx.PutBlob(ctx, h, f.Data); err != nil {
+			return err
+		}
+		ct := f.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		at := Attachment{TicketID: ticketID, MessageID: messageID, Name: SafeFileName(f.Name), ContentType: ct,
+			Size: int64(len(f.Data)), SHA256: h, Created: now}
+		if err := tx.InsertAttachment(ctx, &at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ticket returns a ticket the actor may see. Tickets the actor may not see
+// are reported as not found, so that their existence does not leak.
+func (d *Desk) Ticket(ctx context.Context, a Actor, number string) (Ticket, error) {
+	var t Ticket
+	err := d.store.View(ctx, func(tx Tx) error {
+		var err error
+		t, err = d.visibleTicket(ctx, tx, a, number)
+		return err
+	})
+	return t, err
+}
+
+func (d *Desk) visibleTicket(ctx context.Context, tx Tx, a Actor, number string) (Ticket, error) {
+	if !ValidNumber(number) {
+		return Ticket{}, Errorf(ENotFound, "ticket %s not found", number)
+	}
+	t, err := tx.TicketByNumber(ctx, number)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if !CanSeeTicket(a, &t) {
+		return Ticket{}, Errorf(ENotFound, "ticket %s not found", number)
+	}
+	return t, nil
+}
+
+// ListQuery is what a caller may filter a list by.
+type ListQuery struct {
+	Text       string
+	Statuses   []Status
+	Queue      string
+	Service    string
+	Assignee   string // e-mail, or "me", or "none"
+	Channel    Channel
+	OrgCode    string
+	Cursor     string
+	Limit      int
+	MaxLimit   int
+	OnlyOpen   bool
+	Requester  string // e-mail
+}
+
+// Page is one page of tickets and the cursor for the next.
+type Page struct {
+	Items []Ticket
+	Next  string // "" when there is no more
+}
+
+// ListTickets lists tickets visible to the actor, newest first.
+func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, error) {
+	q := TicketQuery{Scope: TicketScope(a), Statuses: in.Statuses, Channel: in.Channel, Text: strings.TrimSpace(in.Text), Limit: in.Limit}
+	if q.Scope.None {
+		return Page{}, Errorf(EForbidden, "not allowed")
+	}
+	max := in.MaxLimit
+	if max <= 0 {
+		max = 200
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > max {
+		return Page{}, FieldError("limit", "limit must be between 1 and %d", max)
+	}
+	for _, s := range q.Statuses {
+		if !s.Valid() {
+			return Page{}, FieldError("status", "unknown status %q", s)
+		}
+	}
+	if in.OnlyOpen && len(q.Statuses) == 0 {
+		for _, s := range Statuses {
+			if s.Open() {
+				q.Statuses = append(q.Statuses, s)
+			}
+		}
+	}
+	if q.Channel != "" && !q.Channel.Valid() {
+		return Page{}, FieldError("channel", "unknown channel %q", in.Channel)
+	}
+	if in.Cursor != "" {
+		id, err := DecodeCursor(in.Cursor)
+		if err != nil {
+			return Page{}, FieldError("cursor", "invalid cursor")
+		}
+		q.Before = id
+	}
+	var page Page
+	err := d.store.View(ctx, func(tx Tx) error {
+		orgID := a.OrgID
+		if in.OrgCode != "" {
+			o, err := tx.OrgByCode(ctx, in.OrgCode)
+			if err != nil {
+				return FieldError("organisation", "unknown organisation %q", in.OrgCode)
+			}
+			q.OrgID, orgID = o.ID, o.ID
+		}
+		if orgID == 0 {
+			o, err := DefaultOrg(ctx, tx)
+			if err != nil {
+				return err
+			}
+			orgID = o.ID
+		}
+		if in.Queue != "" {
+			qu, err := tx.QueueByCode(ctx, orgID, in.Queue)
+			if err != nil {
+				return FieldError("queue", "unknown queue %q", in.Queue)
+			}
+			q.QueueID = qu.ID
+		}
+		if in.Service != "" {
+			s, err := tx.ServiceByCode(ctx, orgID, in.Service)
+			if err != nil {
+				return FieldError("service", "unknown service %q", in.Service)
+			}
+			q.ServiceID = s.ID
+		}
+		switch in.Assignee {
+		case "":
+		case "none":
+			q.Unassigned = true
+		case "me":
+			q.AssigneeID = a.UserID
+			if a.UserID == 0 {
+				q.Unassigned = true
+			}
+		default:
+			u, err := tx.UserByEmail(ctx, NormEmail(in.Assignee))
+			if err != nil {
+				return FieldError("assignee", "unknown assignee %q", in.Assignee)
+			}
+			q.AssigneeID = u.ID
+		}
+		if in.Requester != "" {
+			u, err := tx.UserByEmail(ctx, NormEmail(in.Requester))
+			if err != nil {
+				return nil // nobody by that address: empty page
+			}
+			q.RequesterID = u.ID
+		}
+		lim := q.Limit
+		q.Limit = lim + 1
+		items, err := tx.Tickets(ctx, q)
+		if err != nil {
+			return err
+		}
+		if len(items) > lim {
+			items = items[:lim]
+			page.Next = EncodeCursor(items[lim-1].ID)
+		}
+		page.Items = items
+		return nil
+	})
+	return page, err
+}
+
+// EncodeCursor and DecodeCursor turn a ticket id into an opaque cursor.
+func EncodeCursor(id int64) string { return "t" + strconv.FormatInt(id, 36) }
+
+func DecodeCursor(s string) (int64, error) {
+	if len(s) < 2 || s[0] != 't' {
+		return 0, fmt.Errorf("bad cursor")
+	}
+	id, err := strconv.ParseInt(s[1:], 36, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("bad cursor")
+	}
+	return id, nil
+}

@@ -1,0 +1,112 @@
+package desk
+
+import (
+	"context"
+	"time"
+)
+
+// Store gives transactional access to the desk's data. Update runs fn in one
+// write transaction: if fn returns an error nothing it wrote is kept. View
+// runs fn against a consistent read-only view. Implementations may batch
+// several Update calls into one commit (group commit); fn must therefore not
+// assume it runs alone on a connection, only that its writes are atomic.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+}
+
+// TicketQuery selects tickets, newest first.
+type TicketQuery struct {
+	Scope       Scope
+	Statuses    []Status
+	QueueID     int64
+	ServiceID   int64
+	OrgID       int64
+	AssigneeID  int64
+	Unassigned  bool
+	RequesterID int64
+	Channel     Channel
+	Text        string // search expression (see package search)
+	Before      int64  // cursor: only tickets with id < Before
+	Limit       int
+}
+
+// Tx is the set of operations available inside a transaction. Getters return
+// an ENotFound *Error when nothing matches, never a zero value and nil.
+type Tx interface {
+	// Settings are installation-wide key/value pairs.
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
+	// Organisations.
+	CreateOrg(ctx context.Context, o *Organisation) error
+	OrgByID(ctx context.Context, id int64) (Organisation, error)
+	OrgByCode(ctx context.Context, code string) (Organisation, error)
+	Orgs(ctx context.Context) ([]Organisation, error)
+
+	// Users and tokens.
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	FindUsers(ctx context.Context, orgIDs []int64, text string, limit int) ([]User, error)
+	CreateToken(ctx context.Context, t *Token) error
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	RevokeToken(ctx context.Context, id int64, at time.Time) error
+	Tokens(ctx context.Context, userID int64) ([]Token, error)
+
+	// Queues and services.
+	CreateQueue(ctx context.Context, q *Queue) error
+	QueueByID(ctx context.Context, id int64) (Queue, error)
+	QueueByCode(ctx context.Context, orgID int64, code string) (Queue, error)
+	Queues(ctx context.Context, orgID int64) ([]Queue, error)
+	CreateService(ctx context.Context, s *Service) error
+	UpdateService(ctx context.Context, s *Service) error
+	ServiceByID(ctx context.Context, id int64) (Service, error)
+	ServiceByCode(ctx context.Context, orgID int64, code string) (Service, error)
+	Services(ctx context.Context, orgID int64) ([]Service, error)
+
+	// Tickets.
+	NextTicketSeq(ctx context.Context, year int) (int64, error)
+	InsertTicket(ctx context.Context, t *Ticket) error
+	// UpdateTicket writes next over prev; prev is what was read, so that
+	// maintained counters can be adjusted without re-reading.
+	UpdateTicket(ctx context.Context, prev, next *Ticket) error
+	TicketByNumber(ctx context.Context, number string) (Ticket, error)
+	TicketByID(ctx context.Context, id int64) (Ticket, error)
+	Tickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
+	// CountTickets counts open tickets per status for the organisations
+	// given (nil: all), from maintained counters.
+	CountTickets(ctx context.Context, orgIDs []int64) (map[Status]int64, error)
+	// Reindex rebuilds the search document of a ticket from its subject,
+	// description and messages.
+	Reindex(ctx context.Context, ticketID int64) error
+
+	InsertMessage(ctx context.Context, m *Message) error
+	Messages(ctx context.Context, ticketID int64, internal bool) ([]Message, error)
+	MoveMessages(ctx context.Context, fromTicket, toTicket int64) error
+
+	InsertEvents(ctx context.Context, evs []Event) error
+	Events(ctx context.Context, ticketID int64) ([]Event, error)
+
+	PutBlob(ctx context.Context, sha256 string, data []byte) error
+	Blob(ctx context.Context, sha256 string) ([]byte, error)
+	InsertAttachment(ctx context.Context, a *Attachment) error
+	AttachmentByID(ctx context.Context, id int64) (Attachment, error)
+	Attachments(ctx context.Context, ticketID int64) ([]Attachment, error)
+
+	InsertLink(ctx context.Context, l Link) error
+	Links(ctx context.Context, ticketID int64) ([]Link, error)
+}
+
+// Token is an API bearer token. Only its SHA-256 is stored.
+type Token struct {
+	ID      int64
+	UserID  int64
+	Name    string
+	Hash    string
+	Created time.Time
+	Expires time.Time // zero: never
+	Revoked time.Time // zero: valid
+	LastUse time.Time
+}

@@ -1,0 +1,377 @@
+// Package store implements desk.Store on SQLite (embedded, the default) and
+// PostgreSQL (for several replicas) with hand-written SQL. Dialect
+// differences are kept in dialect.go; migrations are embedded numbered SQL
+// files, one transaction each.
+//
+// On SQLite all writes go through one connection and one goroutine that
+// batches concurrent Update calls into a single transaction (group commit),
+// each call isolated by a savepoint; reads use a separate pool.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+
+	"github.com/sportello/sportello/internal/desk"
+)
+
+// Dialect names a database engine.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says where the database is.
+type Config struct {
+	// URL selects PostgreSQL when it starts with postgres:// or postgresql://.
+	URL string
+	// DataDir holds sportello.db when URL is empty.
+	DataDir string
+	// MaxBatch bounds group commit on SQLite (default 256).
+	MaxBatch int
+	// NoMigrate skips migrations at open (for migration tests).
+	NoMigrate bool
+}
+
+// DB is the store. It implements desk.Store.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	read    *sql.DB // SQLite: reader pool; PostgreSQL: same pool as write
+	path    string
+
+	writes   chan *writeReq
+	maxBatch int
+	wg       sync.WaitGroup
+	closing  chan struct{}
+	once     sync.Once
+
+	stats Stats
+
+	// PostgreSQL only: a one-connection pool for DDL run outside callers'
+	// transactions, and the ticket sequences known to exist.
+	ddl   *sql.DB
+	ddlMu sync.Mutex
+	seqs  sync.Map
+}
+
+// Stats are counters exported as metrics.
+type Stats struct {
+	mu           sync.Mutex
+	Batches      int64
+	BatchedCalls int64
+}
+
+var _ desk.Store = (*DB)(nil)
+
+// IsPostgresURL reports whether a database URL selects PostgreSQL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// Open opens (creating if needed) and migrates the database.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	db := &DB{maxBatch: cfg.MaxBatch, closing: make(chan struct{})}
+	if db.maxBatch <= 0 {
+		db.maxBatch = 256
+	}
+	var err error
+	switch {
+	case IsPostgresURL(cfg.URL):
+		db.dialect = Postgres
+		db.write, err = sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.write.SetMaxOpenConns(32)
+		db.write.SetMaxIdleConns(32)
+		db.write.SetConnMaxIdleTime(5 * time.Minute)
+		db.read = db.write
+		db.ddl, err = sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.ddl.SetMaxOpenConns(1)
+	case cfg.URL != "":
+		return nil, fmt.Errorf("SPORTELLO_DATABASE_URL %q is not a postgres:// URL; leave it empty to use SQLite in the data directory", redactURL(cfg.URL))
+	default:
+		db.dialect = SQLite
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = "data"
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		db.path = filepath.Join(dir, "sportello.db")
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)"
+		db.write, err = sql.Open("sqlite", "file:"+db.path+"?"+pragmas+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetMaxIdleConns(1)
+		db.write.SetConnMaxLifetime(0)
+		db.write.SetConnMaxIdleTime(0)
+		db.read, err = sql.Open("sqlite", "file:"+db.path+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.read.SetMaxOpenConns(8)
+		db.read.SetMaxIdleConns(8)
+		db.read.SetConnMaxIdleTime(0)
+		db.read.SetConnMaxLifetime(0)
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.closeDBs()
+		if db.dialect == Postgres {
+			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w (is the server running, and does the database exist?)", redactURL(cfg.URL), err)
+		}
+		return nil, fmt.Errorf("open %s: %w", db.path, err)
+	}
+	if !cfg.NoMigrate {
+		if _, err := db.Migrate(ctx, nil); err != nil {
+			db.closeDBs()
+			return nil, err
+		}
+	}
+	if db.dialect == SQLite {
+		db.writes = make(chan *writeReq, 1024)
+		db.wg.Add(1)
+		go db.committer()
+	}
+	return db, nil
+}
+
+// redactURL hides the password of a database URL for messages and logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dialect returns the engine in use.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Path is the SQLite file (empty on PostgreSQL).
+func (db *DB) Path() string { return db.path }
+
+// SQL returns the write pool for adapters with their own SQL (health checks, backup).
+func (db *DB) SQL() *sql.DB { return db.write }
+
+// ReadSQL returns the read pool.
+func (db *DB) ReadSQL() *sql.DB { return db.read }
+
+// BatchStats returns group-commit counters.
+func (db *DB) BatchStats() (batches, calls int64) {
+	db.stats.mu.Lock()
+	defer db.stats.mu.Unlock()
+	return db.stats.Batches, db.stats.BatchedCalls
+}
+
+// Close stops the committer after pending writes and closes the pools.
+func (db *DB) Close() error {
+	db.once.Do(func() {
+		close(db.closing)
+		if db.writes != nil {
+			close(db.writes)
+		}
+	})
+	db.wg.Wait()
+	return db.closeDBs()
+}
+
+func (db *DB) closeDBs() error {
+	var errs []error
+	if db.ddl != nil {
+		errs = append(errs, db.ddl.Close())
+	}
+	if db.read != nil && db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// View runs fn on a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(desk.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: db.dialect == Postgres}
+	tx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(&q{db: db, x: tx})
+}
+
+// Update runs fn in a write transaction.
+func (db *DB) Update(ctx context.Context, fn func(desk.Tx) error) error {
+	if db.dialect == Postgres {
+		return db.pgUpdate(ctx, fn)
+	}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case <-db.closing:
+		return errors.New("store is closed")
+	default:
+	}
+	select {
+	case db.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+func (db *DB) pgUpdate(ctx context.Context, fn func(desk.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		q := &q{db: db, x: tx, write: true}
+		err = fn(q)
+		if err == nil {
+			err = tx.Commit()
+			if err == nil {
+				q.runAfter()
+				return nil
+			}
+		} else {
+			_ = tx.Rollback()
+		}
+		if attempt < 4 && retryable(err) {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return err
+	}
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(desk.Tx) error
+	done chan error
+}
+
+// committer serialises SQLite writes, batching whatever is queued into one
+// transaction. Each call runs inside its own savepoint, so one failing call
+// leaves the others' writes intact.
+func (db *DB) committer() {
+	defer db.wg.Done()
+	for req := range db.writes {
+		batch := []*writeReq{req}
+	drain:
+		for len(batch) < db.maxBatch {
+			select {
+			case r, ok := <-db.writes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
+	db.stats.mu.Lock()
+	db.stats.Batches++
+	db.stats.BatchedCalls += int64(len(batch))
+	db.stats.mu.Unlock()
+
+	results := make([]error, len(batch))
+	queriers := make([]*q, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	ctx := context.Background()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	single := len(batch) == 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				results[i] = fmt.Errorf("savepoint: %w", err)
+				continue
+			}
+		}
+		queriers[i] = &q{db: db, x: tx, write: true}
+		err := safeCall(r.fn, queriers[i])
+		results[i] = err
+		if single {
+			continue
+		}
+		if err != nil {
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
+				_ = tx.Rollback()
+				fail(fmt.Errorf("rollback to savepoint: %w (after %v)", rbErr, err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			_ = tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if single && results[0] != nil {
+		_ = tx.Rollback()
+		batch[0].done <- results[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for i, r := range batch {
+		if results[i] == nil && queriers[i] != nil {
+			queriers[i].runAfter()
+		}
+		r.done <- results[i]
+	}
+}
+
+func safeCall(fn func(desk.Tx) error, tx *q) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}

@@ -1,0 +1,405 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/search"
+)
+
+// counterShards spreads maintained counters over several rows so that
+// concurrent writers on PostgreSQL do not queue on one hot row.
+const counterShards = 8
+
+func (t *q) NextTicketSeq(ctx context.Context, year int) (int64, error) {
+	if t.db.dialect == Postgres {
+		seq, err := t.db.yearSequence(ctx, year)
+		if err != nil {
+			return 0, err
+		}
+		var v int64
+		err = t.row(ctx, "SELECT nextval($1)", seq).Scan(&v)
+		return v, err
+	}
+	var v int64
+	err := t.row(ctx, `INSERT INTO ticket_seq (year, value) VALUES ($1, 1)
+		ON CONFLICT (year) DO UPDATE SET value = ticket_seq.value + 1 RETURNING value`, year).Scan(&v)
+	return v, err
+}
+
+func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
+	id, err := t.insert(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
+		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
+		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		k.Number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
+		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved))
+	if err != nil {
+		return conflict(err, "ticket number %s is taken", k.Number)
+	}
+	k.ID = id
+	return t.count(ctx, k, 1)
+}
+
+func (t *q) count(ctx context.Context, k *desk.Ticket, delta int) error {
+	_, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
+		k.OrgID, k.QueueID, string(k.Status), k.ID%counterShards, delta)
+	return err
+}
+
+func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
+	_, err := t.exec(ctx, `UPDATE tickets SET org_id=$2, subject=$3, description=$4, status=$5, priority=$6, channel=$7, level=$8,
+		service_id=$9, queue_id=$10, requester_id=$11, requester_email=$12, requester_name=$13, requester_phone=$14,
+		assignee_id=$15, team=$16, cause_category=$17, cause_text=$18, merged_into=$19, updated_at=$20, resolved_at=$21 WHERE id=$1`,
+		k.ID, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
+		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Updated), us(k.Resolved))
+	if err != nil {
+		return err
+	}
+	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status {
+		if err := t.count(ctx, prev, -1); err != nil {
+			return err
+		}
+		return t.count(ctx, k, 1)
+	}
+	return nil
+}
+
+const ticketSelect = `SELECT t.id, t.number, t.org_id, t.subject, t.description, t.status, t.priority, t.channel, t.level,
+	COALESCE(t.service_id, 0), COALESCE(t.queue_id, 0), COALESCE(t.requester_id, 0), t.requester_email, t.requester_name, t.requester_phone,
+	COALESCE(t.assignee_id, 0), t.team, t.cause_category, t.cause_text, COALESCE(t.merged_into, 0), t.created_at, t.updated_at, t.resolved_at,
+	o.code, o.name, COALESCE(s.code, ''), COALESCE(s.name, ''), COALESCE(qu.code, ''), COALESCE(qu.name, ''), COALESCE(a.email, ''), COALESCE(a.name, '')`
+
+const ticketJoins = ` JOIN orgs o ON o.id = t.org_id
+	LEFT JOIN services s ON s.id = t.service_id
+	LEFT JOIN queues qu ON qu.id = t.queue_id
+	LEFT JOIN users a ON a.id = t.assignee_id`
+
+func scanTicket(r interface{ Scan(...any) error }) (desk.Ticket, error) {
+	var k desk.Ticket
+	var level int
+	var c, u, rs int64
+	err := r.Scan(&k.ID, &k.Number, &k.OrgID, &k.Subject, &k.Description, &k.Status, &k.Priority, &k.Channel, &level,
+		&k.ServiceID, &k.QueueID, &k.RequesterID, &k.Requester.Email, &k.Requester.Name, &k.Requester.Phone,
+		&k.AssigneeID, &k.Team, &k.Cause.Category, &k.Cause.Text, &k.MergedInto, &c, &u, &rs,
+		&k.OrgCode, &k.OrgName, &k.ServiceCode, &k.ServiceName, &k.QueueCode, &k.QueueName, &k.AssigneeEmail, &k.AssigneeName)
+	k.Level = desk.Level(level)
+	k.Created, k.Updated, k.Resolved = fromUS(c), fromUS(u), fromUS(rs)
+	return k, err
+}
+
+func (t *q) lock() string {
+	if t.write && t.db.dialect == Postgres {
+		return " FOR UPDATE OF t"
+	}
+	return ""
+}
+
+func (t *q) TicketByNumber(ctx context.Context, number string) (desk.Ticket, error) {
+	k, err := scanTicket(t.row(ctx, ticketSelect+" FROM tickets t"+ticketJoins+" WHERE t.number = $1"+t.lock(), number))
+	return k, notFound(err, "ticket "+number)
+}
+
+func (t *q) TicketByID(ctx context.Context, id int64) (desk.Ticket, error) {
+	k, err := scanTicket(t.row(ctx, ticketSelect+" FROM tickets t"+ticketJoins+" WHERE t.id = $1"+t.lock(), id))
+	return k, notFound(err, "ticket")
+}
+
+// Tickets lists tickets newest first. With a search expression, SQLite
+// walks the FTS index in descending rowid order (which is the ticket id), so
+// a LIMIT stops early even for common words.
+func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, error) {
+	if tq.Scope.None {
+		return nil, nil
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	from := " FROM tickets t"
+	idCol := "t.id"
+	if text := strings.TrimSpace(tq.Text); text != "" {
+		sq := search.Parse(text)
+		if sq.Empty() {
+			return nil, nil
+		}
+		if t.db.dialect == Postgres {
+			where = append(where, "t.search @@ to_tsquery('italian', "+arg(sq.TSQuery())+")")
+		} else {
+			from = " FROM ticket_fts f JOIN tickets t ON t.id = f.rowid"
+			idCol = "f.rowid"
+			where = append(where, "ticket_fts MATCH "+arg(sq.FTS5()))
+		}
+	}
+	if tq.Scope.OrgIDs != nil {
+		where = append(where, "t.org_id IN ("+idList(tq.Scope.OrgIDs)+")")
+	}
+	if tq.Scope.RequesterID != 0 {
+		where = append(where, "t.requester_id = "+arg(tq.Scope.RequesterID))
+	}
+	if tq.OrgID != 0 {
+		where = append(where, "t.org_id = "+arg(tq.OrgID))
+	}
+	if len(tq.Statuses) > 0 {
+		ph := make([]string, len(tq.Statuses))
+		for i, s := range tq.Statuses {
+			ph[i] = arg(string(s))
+		}
+		where = append(where, "t.status IN ("+strings.Join(ph, ", ")+")")
+	}
+	if tq.QueueID != 0 {
+		where = append(where, "t.queue_id = "+arg(tq.QueueID))
+	}
+	if tq.ServiceID != 0 {
+		where = append(where, "t.service_id = "+arg(tq.ServiceID))
+	}
+	if tq.AssigneeID != 0 {
+		where = append(where, "t.assignee_id = "+arg(tq.AssigneeID))
+	}
+	if tq.Unassigned {
+		where = append(where, "t.assignee_id IS NULL")
+	}
+	if tq.RequesterID != 0 {
+		where = append(where, "t.requester_id = "+arg(tq.RequesterID))
+	}
+	if tq.Channel != "" {
+		where = append(where, "t.channel = "+arg(string(tq.Channel)))
+	}
+	if tq.Before != 0 {
+		where = append(where, idCol+" < "+arg(tq.Before))
+	}
+	limit := tq.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	query := ticketSelect + from + ticketJoins
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
+	rows, err := t.query(ctx, query, args...)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
+}
+
+func (t *q) CountTickets(ctx context.Context, orgIDs []int64) (map[desk.Status]int64, error) {
+	query := "SELECT status, SUM(n) FROM ticket_counts"
+	if orgIDs != nil {
+		query += " WHERE org_id IN (" + idList(orgIDs) + ")"
+	}
+	query += " GROUP BY status"
+	rows, err := t.query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[desk.Status]int64{}
+	for rows.Next() {
+		var s string
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[desk.Status(s)] = n
+	}
+	return out, rows.Err()
+}
+
+// maxDoc bounds the indexed text of one ticket (PostgreSQL refuses
+// tsvectors over 1 MB).
+const maxDoc = 256 << 10
+
+func (t *q) Reindex(ctx context.Context, id int64) error {
+	var subject, desc string
+	if err := t.row(ctx, "SELECT subject, description FROM tickets WHERE id = $1", id).Scan(&subject, &desc); err != nil {
+		return notFound(err, "ticket")
+	}
+	var b strings.Builder
+	b.WriteString(desc)
+	rows, err := t.query(ctx, "SELECT body FROM messages WHERE ticket_id = $1 ORDER BY id", id)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			rows.Close()
+			return err
+		}
+		if b.Len() < maxDoc {
+			b.WriteString("\n")
+			b.WriteString(body)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	body := b.String()
+	if len(body) > maxDoc {
+		body = strings.ToValidUTF8(body[:maxDoc], "")
+	}
+	if t.db.dialect == Postgres {
+		_, err := t.exec(ctx, `UPDATE tickets SET search = setweight(to_tsvector('italian', $2), 'A') || setweight(to_tsvector('italian', $3), 'B') WHERE id = $1`,
+			id, strings.Join(search.Words(subject), " "), strings.Join(search.Words(body), " "))
+		return err
+	}
+	if _, err := t.exec(ctx, "DELETE FROM ticket_fts WHERE rowid = $1", id); err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "INSERT INTO ticket_fts (rowid, subject, body) VALUES ($1, $2, $3)", id, subject, body)
+	return err
+}
+
+// ---- messages
+
+const messageCols = "id, ticket_id, kind, COALESCE(author_id, 0), author_name, author_email, body, channel, internal, created_at"
+
+func scanMessage(r interface{ Scan(...any) error }) (desk.Message, error) {
+	var m desk.Message
+	var c int64
+	err := r.Scan(&m.ID, &m.TicketID, &m.Kind, &m.AuthorID, &m.AuthorName, &m.AuthorEmail, &m.Body, &m.Channel, &m.Internal, &c)
+	m.Created = fromUS(c)
+	return m, err
+}
+
+func (t *q) InsertMessage(ctx context.Context, m *desk.Message) error {
+	id, err := t.insert(ctx, `INSERT INTO messages (ticket_id, kind, author_id, author_name, author_email, body, channel, internal, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		m.TicketID, string(m.Kind), nullID(m.AuthorID), m.AuthorName, m.AuthorEmail, m.Body, string(m.Channel), m.Internal, us(m.Created))
+	m.ID = id
+	return err
+}
+
+func (t *q) Messages(ctx context.Context, ticketID int64, internal bool) ([]desk.Message, error) {
+	query := "SELECT " + messageCols + " FROM messages WHERE ticket_id = $1"
+	if !internal {
+		query += " AND internal = FALSE"
+	}
+	rows, err := t.query(ctx, query+" ORDER BY id", ticketID)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Message, error) { return scanMessage(r) })
+}
+
+func (t *q) MoveMessages(ctx context.Context, from, to int64) error {
+	if _, err := t.exec(ctx, "UPDATE messages SET ticket_id = $2 WHERE ticket_id = $1", from, to); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "UPDATE attachments SET ticket_id = $2 WHERE ticket_id = $1", from, to)
+	return err
+}
+
+// ---- history
+
+func (t *q) InsertEvents(ctx context.Context, evs []desk.Event) error {
+	for i := range evs {
+		e := &evs[i]
+		id, err := t.insert(ctx, "INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $2, $3, $4, $5, $6)",
+			e.TicketID, nullID(e.ActorID), us(e.At), e.Field, e.Old, e.New)
+		if err != nil {
+			return err
+		}
+		e.ID = id
+	}
+	return nil
+}
+
+func (t *q) Events(ctx context.Context, ticketID int64) ([]desk.Event, error) {
+	rows, err := t.query(ctx, `SELECT e.id, e.ticket_id, COALESCE(e.actor_id, 0), COALESCE(u.name, 'Sportello'), e.at, e.field, e.old_value, e.new_value
+		FROM events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.ticket_id = $1 ORDER BY e.id`, ticketID)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Event, error) {
+		var e desk.Event
+		var at int64
+		err := r.Scan(&e.ID, &e.TicketID, &e.ActorID, &e.ActorName, &at, &e.Field, &e.Old, &e.New)
+		e.At = fromUS(at)
+		return e, err
+	})
+}
+
+// ---- attachments
+
+func (t *q) PutBlob(ctx context.Context, sum string, data []byte) error {
+	_, err := t.exec(ctx, "INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING", sum, len(data), data)
+	return err
+}
+
+func (t *q) Blob(ctx context.Context, sum string) ([]byte, error) {
+	var b []byte
+	err := t.row(ctx, "SELECT data FROM blobs WHERE sha256 = $1", sum).Scan(&b)
+	return b, notFound(err, "content")
+}
+
+const attCols = "id, ticket_id, COALESCE(message_id, 0), name, content_type, size, sha256, created_at"
+
+func scanAtt(r interface{ Scan(...any) error }) (desk.Attachment, error) {
+	var a desk.Attachment
+	var c int64
+	err := r.Scan(&a.ID, &a.TicketID, &a.MessageID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &c)
+	a.Created = fromUS(c)
+	return a, err
+}
+
+func (t *q) InsertAttachment(ctx context.Context, a *desk.Attachment) error {
+	id, err := t.insert(ctx, "INSERT INTO attachments (ticket_id, message_id, name, content_type, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		a.TicketID, nullID(a.MessageID), a.Name, a.ContentType, a.Size, a.SHA256, us(a.Created))
+	a.ID = id
+	return err
+}
+
+func (t *q) AttachmentByID(ctx context.Context, id int64) (desk.Attachment, error) {
+	a, err := scanAtt(t.row(ctx, "SELECT "+attCols+" FROM attachments WHERE id = $1", id))
+	return a, notFound(err, "attachment")
+}
+
+func (t *q) Attachments(ctx context.Context, ticketID int64) ([]desk.Attachment, error) {
+	rows, err := t.query(ctx, "SELECT "+attCols+" FROM attachments WHERE ticket_id = $1 ORDER BY id", ticketID)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Attachment, error) { return scanAtt(r) })
+}
+
+// ---- links
+
+func (t *q) InsertLink(ctx context.Context, l desk.Link) error {
+	_, err := t.exec(ctx, "INSERT INTO ticket_links (from_id, to_id, kind, created_at) VALUES ($1, $2, $3, $4)",
+		l.FromID, l.ToID, string(l.Kind), us(l.Created))
+	return conflict(err, "the tickets are already linked that way")
+}
+
+// Links returns links from and to a ticket, each seen from this ticket.
+func (t *q) Links(ctx context.Context, ticketID int64) ([]desk.Link, error) {
+	rows, err := t.query(ctx, `SELECT l.from_id, l.to_id, o.number, l.kind, l.created_at FROM ticket_links l JOIN tickets o ON o.id = l.to_id WHERE l.from_id = $1
+		UNION ALL
+		SELECT l.to_id, l.from_id, o.number, l.kind, l.created_at FROM ticket_links l JOIN tickets o ON o.id = l.from_id WHERE l.to_id = $1
+		ORDER BY 5`, ticketID)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Link, error) {
+		var l desk.Link
+		var c int64
+		err := r.Scan(&l.FromID, &l.ToID, &l.ToNumber, &l.Kind, &c)
+		l.Created = fromUS(c)
+		return l, err
+	})
+}
+
+// yearSequence returns the PostgreSQL sequence numbering tickets of a year,
+// creating it on first use. It is created on the dedicated DDL connection,
+// outside any ticket transaction: sequences are not transactional, and a
+// concurrent creator must neither abort a caller's transaction nor wait for
+// a pool connection held by that transaction.
+func (db *DB) yearSequence(ctx context.Context, year int) (string, error) {
+	seq := fmt.Sprintf("ticket_seq_%d", year)
+	if _, ok := db.seqs.Load(year); ok {
+		return seq, nil
+	}
+	db.ddlMu.Lock()
+	defer db.ddlMu.Unlock()
+	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) {
+		return "", fmt.Errorf("create %s: %w", seq, err)
+	}
+	db.seqs.Store(year, true)
+	return seq, nil
+}
