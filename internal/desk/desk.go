@@ -356,18 +356,18 @@ func (d *Desk) visibleTicket(ctx context.Context, tx Tx, a Actor, number string)
 
 // ListQuery is what a caller may filter a list by.
 type ListQuery struct {
-	Text       string
-	Statuses   []Status
-	Queue      string
-	Service    string
-	Assignee   string // e-mail, or "me", or "none"
-	Channel    Channel
-	OrgCode    string
-	Cursor     string
-	Limit      int
-	MaxLimit   int
-	OnlyOpen   bool
-	Requester  string // e-mail
+	Text      string
+	Statuses  []Status
+	Queue     string
+	Service   string
+	Assignee  string // e-mail, or "me", or "none"
+	Channel   Channel
+	OrgCode   string
+	Cursor    string
+	Limit     int
+	MaxLimit  int
+	OnlyOpen  bool
+	Requester string // e-mail
 }
 
 // Page is one page of tickets and the cursor for the next.

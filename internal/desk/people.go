@@ -12,7 +12,6 @@ import (
 	"unicode"
 )
 
-
 // ValidEmail reports whether s is a plain e-mail address.
 func ValidEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsAny(s, " <>\"") {
