@@ -31,6 +31,8 @@ type Opts struct {
 	Hasher PasswordHasher
 	// Notify, when set, is called after a commit that changed a ticket.
 	Notify func(ticketID int64)
+	// OnCreated, when set, is called after a ticket is registered.
+	OnCreated func(Ticket)
 }
 
 // PasswordHasher hashes and verifies passwords (argon2id in package auth).
@@ -42,11 +44,12 @@ type PasswordHasher interface {
 // Desk holds the business rules for tickets and people. Web pages, the REST
 // API and inbound mail all go through it.
 type Desk struct {
-	store  Store
-	now    func() time.Time
-	maxAtt int64
-	hasher PasswordHasher
-	notify func(int64)
+	store     Store
+	now       func() time.Time
+	maxAtt    int64
+	hasher    PasswordHasher
+	notify    func(int64)
+	onCreated func(Ticket)
 
 	// dummyHash is verified when an account does not exist, so that a
 	// log-in for an unknown e-mail takes as long as a real one.
@@ -56,7 +59,7 @@ type Desk struct {
 
 // New returns a Desk.
 func New(o Opts) *Desk {
-	d := &Desk{store: o.Store, now: o.Now, maxAtt: o.MaxAttachment, hasher: o.Hasher, notify: o.Notify}
+	d := &Desk{store: o.Store, now: o.Now, maxAtt: o.MaxAttachment, hasher: o.Hasher, notify: o.Notify, onCreated: o.OnCreated}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -234,6 +237,9 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		return Ticket{}, err
 	}
 	d.changed(t.ID)
+	if d.onCreated != nil {
+		d.onCreated(t)
+	}
 	return t, nil
 }
 

@@ -141,7 +141,10 @@ func (d *Desk) EnsureUser(ctx context.Context, in NewUser) (User, error) {
 			return err
 		}
 		next := u
-		next.Role, next.OrgID, next.Active = in.Role, org.ID, true
+		next.Role, next.Active = in.Role, true
+		if in.OrgCode != "" {
+			next.OrgID = org.ID
+		}
 		next.InstallationAdmin = in.InstallationAdmin && in.Role == RoleAdmin
 		if in.Name != "" {
 			next.Name = cleanLine(in.Name)

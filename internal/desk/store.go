@@ -75,9 +75,9 @@ type Tx interface {
 	TicketByNumber(ctx context.Context, number string) (Ticket, error)
 	TicketByID(ctx context.Context, id int64) (Ticket, error)
 	Tickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
-	// CountTickets counts open tickets per status for the organisations
-	// given (nil: all), from maintained counters.
-	CountTickets(ctx context.Context, orgIDs []int64) (map[Status]int64, error)
+	// CountTickets counts tickets per organisation, queue and status for
+	// the organisations given (nil: all), from maintained counters.
+	CountTickets(ctx context.Context, orgIDs []int64) ([]Count, error)
 	// Reindex rebuilds the search document of a ticket from its subject,
 	// description and messages.
 	Reindex(ctx context.Context, ticketID int64) error
@@ -109,4 +109,12 @@ type Token struct {
 	Expires time.Time // zero: never
 	Revoked time.Time // zero: valid
 	LastUse time.Time
+}
+
+// Count is a maintained ticket count.
+type Count struct {
+	OrgID   int64
+	QueueID int64
+	Status  Status
+	N       int64
 }

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+	"modernc.org/sqlite"               // SQLite driver "sqlite"
 
 	"github.com/sportello/sportello/internal/desk"
 )
@@ -374,4 +374,53 @@ func safeCall(fn func(desk.Tx) error, tx *q) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// Backup writes a consistent copy of a live SQLite database to dst using
+// SQLite's online backup, calling progress after each step. PostgreSQL
+// installations use pg_dump instead (see docs/operations.md).
+func (db *DB) Backup(ctx context.Context, dst string, progress func(done, total int)) error {
+	if db.dialect != SQLite {
+		return errors.New("on PostgreSQL use pg_dump: pg_dump --format=custom --file=sportello.dump \"$SPORTELLO_DATABASE_URL\"")
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("%s already exists: choose another file name", dst)
+	}
+	conn, err := db.read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		bk, ok := dc.(interface {
+			NewBackup(string) (*sqlite.Backup, error)
+		})
+		if !ok {
+			return errors.New("this SQLite driver does not support online backup")
+		}
+		b, err := bk.NewBackup(dst)
+		if err != nil {
+			return fmt.Errorf("start backup to %s: %w", dst, err)
+		}
+		for {
+			more, err := b.Step(256)
+			if err != nil {
+				b.Finish() //nolint:errcheck
+				return fmt.Errorf("backup: %w", err)
+			}
+			if progress != nil {
+				total := b.PageCount()
+				progress(total-b.Remaining(), total)
+			}
+			if !more {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				b.Finish() //nolint:errcheck
+				os.Remove(dst) //nolint:errcheck
+				return err
+			}
+		}
+		return b.Finish()
+	})
 }

@@ -189,27 +189,18 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }
 
-func (t *q) CountTickets(ctx context.Context, orgIDs []int64) (map[desk.Status]int64, error) {
-	query := "SELECT status, SUM(n) FROM ticket_counts"
+func (t *q) CountTickets(ctx context.Context, orgIDs []int64) ([]desk.Count, error) {
+	query := "SELECT org_id, queue_id, status, SUM(n) FROM ticket_counts"
 	if orgIDs != nil {
 		query += " WHERE org_id IN (" + idList(orgIDs) + ")"
 	}
-	query += " GROUP BY status"
+	query += " GROUP BY org_id, queue_id, status HAVING SUM(n) <> 0"
 	rows, err := t.query(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[desk.Status]int64{}
-	for rows.Next() {
-		var s string
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[desk.Status(s)] = n
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Count, error) {
+		var c desk.Count
+		err := r.Scan(&c.OrgID, &c.QueueID, &c.Status, &c.N)
+		return c, err
+	})
 }
 
 // maxDoc bounds the indexed text of one ticket (PostgreSQL refuses

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/sportello/sportello/internal/app"
+	"github.com/sportello/sportello/internal/catalog"
+	"github.com/sportello/sportello/internal/desk"
+)
+
+// demoAccounts are the Contract's demo accounts, all with password "sportello".
+var demoAccounts = []struct {
+	email, name, phone string
+	role               desk.Role
+	org                string
+	inst               bool
+}{
+	{"admin@demo.example.it", "Amministratore Demo", "", desk.RoleAdmin, "", true},
+	{"agente@demo.example.it", "Antonio Pugliese", "0831 565354", desk.RoleAgent, demoProvince, false},
+	{"responsabile@demo.example.it", "Luigi Settembrini", "0831 565353", desk.RoleApprover, demoProvince, false},
+	{"utente@demo.example.it", "Maria Colucci", "0831 565400", desk.RoleRequester, demoProvince, false},
+	{"piero.nolasco@demo.example.it", "Piero Nolasco", "0831 565355", desk.RoleAgent, demoProvince, false},
+	{"valentino.semeraro@demo.example.it", "Valentino Semeraro", "0831 565356", desk.RoleAgent, demoProvince, false},
+	{"operatore.bdna@demo.example.it", "Operatore Service Desk BDNA", "", desk.RoleAgent, demoNational, false},
+	{"stazione@comune-ferrara.example.it", "Giulia Bianchi", "0532 419111", desk.RoleRequester, "comune-ferrara", false},
+}
+
+const (
+	demoProvince = "provincia-brindisi"
+	demoNational = "ministero-interno-dippp"
+	demoPassword = "sportello"
+)
+
+func cmdDemo(ctx context.Context, env *Env, args []string) error {
+	fs := env.newFlags("demo", "demo [--data DIR] [--tickets N]")
+	n := fs.Int("tickets", 300, "how many demo tickets to generate on first load")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := requireNoArgs(fs); err != nil {
+		return err
+	}
+	a, err := env.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := loadDemo(ctx, a, *n, func(format string, args ...any) { fmt.Fprintf(env.Stderr, format, args...) }); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Account dimostrativi / demo accounts (password: "+demoPassword+"):")
+	for _, acc := range demoAccounts[:4] {
+		fmt.Fprintf(env.Stdout, "  %-32s %s\n", acc.email, acc.role)
+	}
+	return nil
+}
+
+// loadDemo loads the demo idempotently: organisations, catalogue and
+// accounts are ensured every time; tickets are generated only once.
+func loadDemo(ctx context.Context, a *app.App, tickets int, say func(string, ...any)) error {
+	d := a.Desk
+	orgs := []desk.NewOrg{
+		{Code: demoProvince, Name: "Provincia di Brindisi", Province: "BR", Default: true},
+		{Code: demoNational, Name: "Ministero dell'Interno — Service Desk BDNA", Province: "RM"},
+		{Code: "prefettura-ferrara", Name: "Prefettura di Ferrara", Province: "FE", Parent: demoNational},
+		{Code: "comune-ferrara", Name: "Comune di Ferrara (stazione appaltante)", Province: "FE", Parent: "prefettura-ferrara"},
+	}
+	say("organizzazioni…\n")
+	for _, o := range orgs {
+		_, err := d.CreateOrg(ctx, desk.SystemActor, o)
+		if err != nil && desk.ErrorCode(err) != desk.EConflict {
+			return fmt.Errorf("organisation %s: %w", o.Code, err)
+		}
+		if o.Default {
+			if err := setDefaultOrg(ctx, a, o.Code); err != nil {
+				return err
+			}
+		}
+	}
+	say("catalogo dei servizi…\n")
+	if err := loadCatalogue(ctx, a); err != nil {
+		return err
+	}
+	say("account…\n")
+	for _, acc := range demoAccounts {
+		if _, err := d.EnsureUser(ctx, desk.NewUser{Email: acc.email, Name: acc.name, Phone: acc.phone, Role: acc.role, OrgCode: acc.org,
+			Password: demoPassword, InstallationAdmin: acc.inst}); err != nil {
+			return fmt.Errorf("account %s: %w", acc.email, err)
+		}
+	}
+	loaded := false
+	if err := a.DB.View(ctx, func(tx desk.Tx) error {
+		_, err := tx.Setting(ctx, "demo_tickets")
+		loaded = err == nil
+		if desk.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if loaded {
+		say("ticket dimostrativi già presenti / demo tickets already loaded\n")
+		return nil
+	}
+	if err := demoTickets(ctx, a, tickets, say); err != nil {
+		return err
+	}
+	return a.DB.Update(ctx, func(tx desk.Tx) error {
+		return tx.SetSetting(ctx, "demo_tickets", strconv.Itoa(tickets))
+	})
+}
+
+func setDefaultOrg(ctx context.Context, a *app.App, code string) error {
+	return a.DB.Update(ctx, func(tx desk.Tx) error {
+		o, err := tx.OrgByCode(ctx, code)
+		if err != nil {
+			return err
+		}
+		return tx.SetSetting(ctx, desk.SettingDefaultOrg, strconv.FormatInt(o.ID, 10))
+	})
+}
+
+// loadCatalogue makes sure the seeds' services and their queues exist.
+func loadCatalogue(ctx context.Context, a *app.App) error {
+	for _, load := range []func() (*catalog.Catalogue, error){catalog.ProvinciaBrindisi, catalog.DeskNazionale} {
+		cat, err := load()
+		if err != nil {
+			return err
+		}
+		code := cat.Organisation.Code
+		err = a.DB.Update(ctx, func(tx desk.Tx) error {
+			org, err := tx.OrgByCode(ctx, code)
+			if err != nil {
+				return fmt.Errorf("catalogue organisation %s: %w", code, err)
+			}
+			for _, s := range cat.Services {
+				qcode := s.Queue
+				if qcode == "" {
+					qcode = desk.DefaultTriage
+				}
+				q, err := tx.QueueByCode(ctx, org.ID, qcode)
+				if desk.IsNotFound(err) {
+					q = desk.Queue{OrgID: org.ID, Code: qcode, Name: queueName(qcode)}
+					err = tx.CreateQueue(ctx, &q)
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ServiceByCode(ctx, org.ID, s.Code); desk.IsNotFound(err) {
+					if err := tx.CreateService(ctx, &desk.Service{OrgID: org.ID, Code: s.Code, Name: s.Name, QueueID: q.ID, Active: s.Active}); err != nil {
+						return err
+					}
+				} else if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func queueName(code string) string {
+	switch code {
+	case "sistemi-informativi":
+		return "Sistemi informativi"
+	case "bdna":
+		return "BDNA — assistenza di primo livello"
+	case "informazioni":
+		return "Informazioni"
+	case "certificati":
+		return "Certificati digitali"
+	}
+	return code
+}
+
+// demoRequest is a realistic request, by service.
+type demoRequest struct{ service, subject, body string }
+
+var demoRequests = []demoRequest{
+	{"assistenza-stazioni-lavoro", "Il PC non si accende", "Buongiorno, da stamattina il computer della mia postazione non si accende. Il led dell'alimentatore è spento."},
+	{"assistenza-stazioni-lavoro", "Rete non raggiungibile dal secondo piano", "Non riusciamo ad accedere alle cartelle condivise né a Internet dall'ufficio protocollo."},
+	{"installazione-software", "Installazione Acrobat Reader", "Chiedo l'installazione di Acrobat Reader per aprire gli atti in PDF."},
+	{"sicurezza-informatica", "Richiesta regola firewall per il portale SUAP", "Il Settore Attività produttive chiede l'apertura della porta 443 verso il fornitore del portale SUAP."},
+	{"sicurezza-informatica", "IP del server di posta in blacklist", "Le mail verso alcuni comuni tornano indietro: il nostro IP risulta in blacklist."},
+	{"posta-elettronica", "Configurazione casella PEC su Thunderbird", "Devo configurare la casella PEC del settore sul nuovo PC."},
+	{"posta-elettronica", "Casella di posta piena", "Ricevo l'avviso di casella piena, non riesco a ricevere mail."},
+	{"firma-digitale", "Firma digitale non riconosciuta", "Il software di firma non rileva il dispositivo, errore 'token non presente'."},
+	{"telefonia-fissa", "Telefono fisso muto", "L'apparecchio dell'interno 354 non dà il segnale di linea."},
+	{"app-smartphone", "App numero aziendale non registra", "L'app sullo smartphone non si registra al centralino dopo l'aggiornamento."},
+	{"dispositivi-hardware-sito-web", "Stampante di rete inceppata", "La stampante del corridoio al primo piano segnala inceppamento continuo."},
+	{"dispositivi-hardware-sito-web", "Aggiornamento pagina amministrazione trasparente", "Pubblicare la nuova determina nella sezione Bandi di gara."},
+	{"sistemi-operativi", "Aggiornamenti Windows bloccati", "Il PC resta fermo su 'installazione aggiornamenti 0%' da due giorni."},
+	{"software-gestionali", "Civilia Open non si avvia", "All'avvio di Civilia Open compare un errore di connessione al database."},
+}
+
+var demoNames = []string{"Giuseppe Greco", "Anna Leo", "Francesco Caliandro", "Rosa Epifani", "Cosimo Palma", "Lucia Errico",
+	"Vito Martina", "Teresa Lanzilotti", "Angelo Saponaro", "Carmela Rizzo", "Donato Guadalupi", "Paola Marinazzo"}
+
+var demoReplies = []string{
+	"Abbiamo preso in carico la richiesta, un tecnico passerà in giornata.",
+	"Può indicarci il numero di inventario del dispositivo?",
+	"Intervento eseguito in sede: problema risolto.",
+	"Abbiamo contattato il fornitore esterno, riferimento pratica in arrivo.",
+}
+
+// demoTickets generates tickets through the domain, so that they have the
+// same history as real ones, across channels and statuses.
+func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any)) error {
+	d := a.Desk
+	r := rand.New(rand.NewPCG(2026, 11))
+	var agent, requester desk.User
+	if err := a.DB.View(ctx, func(tx desk.Tx) error {
+		var err error
+		if agent, err = tx.UserByEmail(ctx, "agente@demo.example.it"); err != nil {
+			return err
+		}
+		requester, err = tx.UserByEmail(ctx, "utente@demo.example.it")
+		return err
+	}); err != nil {
+		return err
+	}
+	staff := desk.ActorFor(agent)
+	channels := []desk.Channel{desk.ChannelEmail, desk.ChannelEmail, desk.ChannelPhone, desk.ChannelPhone, desk.ChannelWeb, desk.ChannelInPerson, desk.ChannelPEC, desk.ChannelAPI}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		req := demoRequests[r.IntN(len(demoRequests))]
+		in := desk.NewTicket{Subject: req.subject, Description: req.body, Service: req.service,
+			Channel: channels[r.IntN(len(channels))], Priority: desk.Priorities[r.IntN(3)]}
+		actor := staff
+		if i%5 == 0 {
+			actor = desk.ActorFor(requester)
+			in.Channel = desk.ChannelWeb
+		} else {
+			name := demoNames[r.IntN(len(demoNames))]
+			in.Requester = desk.Contact{Name: name, Email: emailFor(name), Phone: fmt.Sprintf("0831 56%04d", r.IntN(10000))}
+		}
+		t, err := d.CreateTicket(ctx, actor, in)
+		if err != nil {
+			return fmt.Errorf("demo ticket %d: %w", i, err)
+		}
+		if err := demoProgress(ctx, d, staff, t, r); err != nil {
+			return fmt.Errorf("demo ticket %s: %w", t.Number, err)
+		}
+		if (i+1)%50 == 0 || i+1 == n {
+			say("\rticket dimostrativi / demo tickets: %d/%d", i+1, n)
+		}
+	}
+	say("  (%s)\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func emailFor(name string) string {
+	out := make([]rune, 0, len(name))
+	for _, c := range name {
+		switch {
+		case c == ' ':
+			out = append(out, '.')
+		case c >= 'A' && c <= 'Z':
+			out = append(out, c+'a'-'A')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out) + "@provincia.brindisi.example.it"
+}
+
+// demoProgress moves a ticket along a realistic path.
+func demoProgress(ctx context.Context, d *desk.Desk, staff desk.Actor, t desk.Ticket, r *rand.Rand) error {
+	stage := r.IntN(10)
+	if stage == 0 {
+		return nil // stays new
+	}
+	if _, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[0]}); err != nil {
+		return err
+	}
+	if stage >= 2 {
+		if _, err := d.Update(ctx, staff, t.Number, desk.Changes{Assignee: &staff.Email}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case stage == 3:
+		_, err := d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusWaitingRequester})
+		if err == nil {
+			_, err = d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[1]})
+		}
+		return err
+	case stage == 4:
+		_, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[3], Internal: true})
+		if err == nil {
+			_, err = d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusWaitingSupplier})
+		}
+		return err
+	case stage >= 5:
+		if _, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[2]}); err != nil {
+			return err
+		}
+		cat := desk.CauseCategories[r.IntN(len(desk.CauseCategories))]
+		if _, err := d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusResolved, Cause: desk.Cause{Category: cat, Text: "Causa individuata durante l'intervento."}}); err != nil {
+			return err
+		}
+		if stage >= 7 {
+			_, err := d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusClosed})
+			return err
+		}
+	}
+	return nil
+}
