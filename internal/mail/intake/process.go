@@ -1,0 +1,838 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail/mailbox"
+	"github.com/sportello/sportello/internal/mail/outbox"
+	"github.com/sportello/sportello/internal/mail/parse"
+	"github.com/sportello/sportello/internal/mail/pec"
+	"github.com/sportello/sportello/internal/mail/route"
+	"github.com/sportello/sportello/internal/mail/thread"
+)
+
+// Processor turns one raw message into its effect on the desk (a ticket, a
+// message on a ticket, an automatic answer, a quarantine entry…) and
+// records it, all in one transaction. Processing the same (mailbox,
+// UIDVALIDITY, UID) twice does nothing the second time, so a reader that
+// crashes after the commit and before marking the message on the server
+// only marks it on restart.
+type Processor struct {
+	store     desk.Store
+	outbox    *outbox.Outbox
+	signer    thread.Signer
+	now       func() time.Time
+	maxAtt    int64
+	log       *slog.Logger
+	onCreated func(desk.Ticket)
+	notify    func(int64)
+	pecOpts   pec.Options
+}
+
+// ProcessorOpts configures a Processor.
+type ProcessorOpts struct {
+	Store  desk.Store
+	Outbox *outbox.Outbox
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// MaxAttachment is the largest attachment kept (default
+	// desk.DefaultAttachment); larger ones are left in the raw message.
+	MaxAttachment int64
+	Log           *slog.Logger
+	// OnCreated and Notify are called after commit for tickets created and
+	// changed, as desk.Opts's hooks are.
+	OnCreated func(desk.Ticket)
+	Notify    func(ticketID int64)
+	// PEC tunes the parsing of certified mail (trust anchors).
+	PEC pec.Options
+}
+
+// NewProcessor returns a Processor.
+func NewProcessor(o ProcessorOpts) *Processor {
+	p := &Processor{store: o.Store, outbox: o.Outbox, signer: o.Outbox.Signer(), now: o.Now, maxAtt: o.MaxAttachment, log: o.Log,
+		onCreated: o.OnCreated, notify: o.Notify, pecOpts: o.PEC}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.maxAtt <= 0 {
+		p.maxAtt = desk.DefaultAttachment
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p
+}
+
+// Result says what processing a message did.
+type Result struct {
+	Outcome mailbox.Outcome
+	Ticket  string // ticket number, if any
+	Detail  string
+	// Already is true when the message had been recorded before: nothing
+	// was done (the caller only marks it on the server).
+	Already bool
+}
+
+// Limits on what one message may put into a ticket.
+const (
+	maxAttachments = 100
+	emptySubject   = "(senza oggetto)"
+	emptyBody      = "(messaggio vuoto)"
+)
+
+// Ingest processes one message of a mailbox. A message that cannot be
+// processed for reasons that retrying will not change (unparseable, refused
+// by the domain) is quarantined and Ingest returns no error; an error means
+// nothing was recorded and the message should be tried again later.
+func (p *Processor) Ingest(ctx context.Context, mb mailbox.Mailbox, uidValidity, uid uint32, raw []byte) (Result, error) {
+	sum := sha256.Sum256(raw)
+	in := &incoming{p: p, mb: mb, raw: raw, channel: desk.ChannelEmail,
+		rec: mailbox.Inbound{MailboxID: mb.ID, UIDValidity: uidValidity, UID: uid, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(raw))}}
+	in.prepare()
+	res, err := p.commit(ctx, in)
+	if err == nil || desk.ErrorCode(err) == desk.EInternal {
+		return res, err
+	}
+	// The domain refused what the message asked for: keep it for an
+	// administrator with the reason.
+	return p.Quarantine(ctx, mb, uidValidity, uid, raw, "refused: "+err.Error())
+}
+
+// Quarantine records a message as quarantined with a reason, unless it is
+// already recorded.
+func (p *Processor) Quarantine(ctx context.Context, mb mailbox.Mailbox, uidValidity, uid uint32, raw []byte, reason string) (Result, error) {
+	sum := sha256.Sum256(raw)
+	in := &incoming{p: p, mb: mb, raw: raw,
+		rec: mailbox.Inbound{MailboxID: mb.ID, UIDValidity: uidValidity, UID: uid, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(raw))}}
+	in.perr = errors.New(reason)
+	if m, err := parse.Parse(raw, parse.Options{}); err == nil {
+		in.rec.MessageID, in.rec.From, in.rec.Subject = m.MessageID, m.From.Email, m.Subject
+	}
+	return p.commit(ctx, in)
+}
+
+// incoming is one message being processed.
+type incoming struct {
+	p       *Processor
+	mb      mailbox.Mailbox
+	raw     []byte
+	rec     mailbox.Inbound
+	msg     *parse.Message
+	perr    error
+	pec     *pec.Parsed
+	channel desk.Channel
+
+	// Set inside the transaction.
+	tx      mailbox.Tx
+	d       *desk.Desk
+	created []desk.Ticket
+	changed []int64
+	res     Result
+	// events about sent messages, inserted after the received one.
+	pendingEvents []mailbox.OutEvent
+}
+
+// prepare parses the message outside the transaction.
+func (in *incoming) prepare() {
+	raw := in.raw
+	if in.mb.PEC {
+		pp, err := pec.Parse(raw, in.p.pecOpts)
+		if pp != nil && pp.Kind != pec.KindNone {
+			in.pec = pp
+		}
+		switch {
+		case pp != nil && pp.Kind == pec.KindEnvelope:
+			if err != nil {
+				in.perr = fmt.Errorf("PEC envelope: %w", err)
+				in.readHeaders()
+				return
+			}
+			raw = pp.Original
+			in.channel = desk.ChannelPEC
+		case pp != nil && pp.Kind == pec.KindAnomaly && pp.Original != nil:
+			raw = pp.Original
+		case err != nil && pp != nil && pp.Kind == pec.KindReceipt:
+			// A receipt that does not hold together is still a receipt:
+			// it never opens a ticket; keep it with the reason.
+			in.perr = fmt.Errorf("PEC receipt: %w", err)
+			in.readHeaders()
+			return
+		}
+	}
+	in.msg, in.perr = parse.Parse(raw, parse.Options{})
+	if in.msg != nil {
+		in.rec.MessageID = in.msg.MessageID
+		in.rec.From = in.msg.From.Email
+		in.rec.Subject = in.msg.Subject
+		in.rec.HTML = in.msg.HTML
+	}
+	if in.pec != nil && in.pec.Kind != pec.KindNone {
+		// De-duplicate on the envelope's own Message-ID.
+		if outer, err := parse.Parse(in.raw, parse.Options{}); err == nil && outer.MessageID != "" {
+			in.rec.MessageID = outer.MessageID
+		}
+	}
+}
+
+// readHeaders fills the log fields of a message that is not processed.
+func (in *incoming) readHeaders() {
+	if m, err := parse.Parse(in.raw, parse.Options{}); err == nil {
+		in.rec.MessageID, in.rec.From, in.rec.Subject = m.MessageID, m.From.Email, m.Subject
+	}
+}
+
+// commit runs the processing transaction.
+func (p *Processor) commit(ctx context.Context, in *incoming) (Result, error) {
+	base := in.rec
+	err := p.store.Update(ctx, func(dtx desk.Tx) error {
+		// PostgreSQL may run fn again after a serialisation failure:
+		// start from the same state every time.
+		in.rec, in.created, in.changed, in.res, in.pendingEvents = base, nil, nil, Result{}, nil
+		in.tx = mailbox.Of(dtx)
+		in.d = desk.New(desk.Opts{Store: mailbox.Bind(dtx), Now: p.now, MaxAttachment: p.maxAtt,
+			OnCreated: func(t desk.Ticket) { in.created = append(in.created, t) },
+			Notify:    func(id int64) { in.changed = append(in.changed, id) }})
+		taken, err := in.tx.InboundTaken(ctx, in.mb.ID, in.rec.UIDValidity, []uint32{in.rec.UID})
+		if err != nil {
+			return err
+		}
+		if len(taken) > 0 {
+			in.res = Result{Already: true}
+			return nil
+		}
+		if err := in.process(ctx); err != nil {
+			return err
+		}
+		in.rec.Outcome, in.rec.Detail = in.res.Outcome, in.res.Detail
+		in.rec.Received = p.now().UTC().Truncate(time.Microsecond)
+		in.rec.Raw = in.raw
+		if err := in.tx.InsertInbound(ctx, &in.rec); err != nil {
+			return err
+		}
+		for _, e := range in.pendingEvents {
+			e.InID = in.rec.ID
+			if err := in.tx.InsertOutEvent(ctx, &e); err != nil {
+				return err
+			}
+		}
+		if in.rec.TicketID != 0 {
+			in.res.Ticket = ticketNumber(ctx, in.tx, in.rec.TicketID)
+		}
+		return in.tx.SetMailboxPosition(ctx, in.mb.ID, in.rec.UIDValidity, in.rec.UID)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	for _, t := range in.created {
+		if p.onCreated != nil {
+			p.onCreated(t)
+		}
+	}
+	if p.notify != nil {
+		for _, id := range slices.Compact(in.changed) {
+			p.notify(id)
+		}
+	}
+	return in.res, nil
+}
+
+func ticketNumber(ctx context.Context, tx mailbox.Tx, id int64) string {
+	t, err := tx.TicketByID(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return t.Number
+}
+
+// set records the outcome (unless o is empty) and appends to the detail.
+func (in *incoming) set(o mailbox.Outcome, detail string) {
+	if o != "" {
+		in.res.Outcome = o
+	}
+	if detail != "" {
+		if in.res.Detail != "" {
+			in.res.Detail += "; "
+		}
+		in.res.Detail += detail
+	}
+}
+
+// process decides and applies what the message does.
+func (in *incoming) process(ctx context.Context) error {
+	if in.perr != nil {
+		in.set(mailbox.OutQuarantined, in.perr.Error())
+		return nil
+	}
+	m := in.msg
+	if m.MessageID != "" {
+		dup, err := in.tx.SameInbound(ctx, in.rec.MessageID, in.rec.SHA256)
+		if err != nil {
+			return err
+		}
+		if dup != 0 {
+			in.set(mailbox.OutDuplicate, fmt.Sprintf("same Message-ID and content as received message %d", dup))
+			return nil
+		}
+	}
+	if in.pec != nil && in.pec.Kind == pec.KindReceipt {
+		return in.receipt(ctx)
+	}
+	if m.Robot == parse.RobotBounce {
+		return in.bounce(ctx)
+	}
+	deskAddr, retired, err := in.recipient(ctx)
+	if err != nil {
+		return err
+	}
+	in.rec.Recipient = firstNonEmpty(deskAddr, retired, in.mb.Address)
+	t, how, found, err := in.findTicket(ctx)
+	if err != nil {
+		return err
+	}
+	if found {
+		return in.onTicket(ctx, t, how)
+	}
+	if m.Robot.IsRobot() {
+		in.set(mailbox.OutRobot, "automatic mail ("+string(m.Robot)+"): no ticket, no answer")
+		return nil
+	}
+	if deskAddr == "" && retired != "" {
+		return in.retired(ctx, retired)
+	}
+	return in.newRequest(ctx)
+}
+
+// recipient finds which desk address the message was sent to, and a
+// retired address it was sent to (when it went to no served address).
+func (in *incoming) recipient(ctx context.Context) (deskAddr, retired string, err error) {
+	now := in.p.now()
+	for _, r := range in.msg.Recipients {
+		if _, base, ok := in.p.signer.FromAddress(r); ok || base != r {
+			r = base
+		}
+		a, err := in.tx.AddressByEmail(ctx, r)
+		if desk.IsNotFound(err) {
+			if r == in.mb.Address && deskAddr == "" {
+				deskAddr = r
+			}
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		if a.OrgID != in.mb.OrgID {
+			continue
+		}
+		if a.RetiredNow(now) {
+			if retired == "" {
+				retired = a.Address
+			}
+		} else if deskAddr == "" {
+			deskAddr = a.Address
+		}
+	}
+	return deskAddr, retired, nil
+}
+
+// findTicket finds the ticket a message answers: by a signed reply token
+// in In-Reply-To, References or a plus-addressed recipient; by the
+// Message-ID of a message received or sent on a ticket; or by the ticket
+// number in the subject when the sender is the ticket's requester.
+func (in *incoming) findTicket(ctx context.Context) (desk.Ticket, string, bool, error) {
+	m := in.msg
+	ids := slices.Clone(m.InReplyTo)
+	for i := len(m.References) - 1; i >= 0; i-- {
+		ids = append(ids, m.References[i])
+	}
+	get := func(number string) (desk.Ticket, bool, error) {
+		t, err := in.tx.TicketByNumber(ctx, number)
+		if desk.IsNotFound(err) {
+			return t, false, nil
+		}
+		return t, err == nil, err
+	}
+	for _, id := range ids {
+		if num, ok := in.p.signer.FromMessageID(id); ok {
+			if t, ok, err := get(num); ok || err != nil {
+				return t, "reply token", ok, err
+			}
+		}
+	}
+	for _, r := range m.Recipients {
+		if num, _, ok := in.p.signer.FromAddress(r); ok {
+			if t, ok, err := get(num); ok || err != nil {
+				return t, "reply address", ok, err
+			}
+		}
+	}
+	if len(ids) > 0 {
+		byID, err := in.tx.TicketsByMessageID(ctx, ids)
+		if err != nil {
+			return desk.Ticket{}, "", false, err
+		}
+		for _, id := range ids {
+			if tid, ok := byID[id]; ok {
+				t, err := in.tx.TicketByID(ctx, tid)
+				if err == nil {
+					return t, "references", true, nil
+				}
+				if !desk.IsNotFound(err) {
+					return t, "", false, err
+				}
+			}
+		}
+	}
+	if num, ok := parse.FindTicketRef(m.Subject); ok && desk.ValidNumber(num) {
+		t, ok, err := get(num)
+		if err != nil {
+			return t, "", false, err
+		}
+		if ok && t.OrgID == in.mb.OrgID && desk.NormEmail(t.Requester.Email) == m.From.Email {
+			return t, "subject", true, nil
+		}
+	}
+	return desk.Ticket{}, "", false, nil
+}
+
+// body is the new text of the message: quoted history removed (the full
+// original stays in the raw message), bounded to what a ticket holds.
+func (in *incoming) body(strip bool) string {
+	text := in.msg.Text
+	if strip {
+		if s := parse.StripQuoted(text); strings.TrimSpace(s) != "" {
+			text = s
+		}
+	}
+	text = strings.TrimSpace(text)
+	if utf8.RuneCountInString(text) > desk.MaxBody-100 {
+		text = string([]rune(text)[:desk.MaxBody-100]) + "\n\n[… testo troncato / text truncated]"
+	}
+	if text == "" {
+		text = emptyBody
+	}
+	return text
+}
+
+// attachments converts the message's attachments, leaving out those too
+// large for a ticket (they stay in the raw message).
+func (in *incoming) attachments() []desk.NewAttachment {
+	var out []desk.NewAttachment
+	var skipped []string
+	for _, a := range in.msg.Attachments {
+		if int64(len(a.Data)) > in.p.maxAtt || len(out) >= maxAttachments {
+			skipped = append(skipped, a.Name)
+			continue
+		}
+		out = append(out, desk.NewAttachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+	}
+	if len(skipped) > 0 {
+		in.set(in.res.Outcome, "attachments left in the original message (too large or too many): "+strings.Join(skipped, ", "))
+	}
+	return out
+}
+
+func (in *incoming) from() mail.Address {
+	return mail.Address{Name: in.msg.From.Name, Address: in.msg.From.Email}
+}
+
+// onTicket adds the message to the ticket it answers.
+func (in *incoming) onTicket(ctx context.Context, t desk.Ticket, how string) error {
+	for hops := 0; t.MergedInto != 0 && hops < 10; hops++ {
+		next, err := in.tx.TicketByID(ctx, t.MergedInto)
+		if err != nil {
+			return err
+		}
+		t = next
+	}
+	in.rec.TicketID = t.ID
+	m := in.msg
+	if m.Robot.IsRobot() {
+		// An out-of-office or similar answer to our mail: agents may want
+		// to know, the requester's ticket must not move.
+		msg, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true, Channel: in.channel,
+			Body: fmt.Sprintf("Risposta automatica ricevuta / Automatic answer received (%s) da / from %s: %s\n\n%s", m.Robot, m.From.Email, m.Subject, in.body(true))})
+		if err != nil {
+			return err
+		}
+		in.rec.MessageRef = msg.ID
+		in.set(mailbox.OutRobot, "automatic answer noted on the ticket (found by "+how+")")
+		return nil
+	}
+	body := in.body(true)
+	add := func() error {
+		msg, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Body: body, Channel: in.channel,
+			Attachments: in.attachments(), Kind: desk.MessageIncoming, AuthorEmail: m.From.Email, AuthorName: m.From.Name})
+		if err != nil {
+			return err
+		}
+		in.rec.MessageRef = msg.ID
+		return nil
+	}
+	switch {
+	case t.Status.Final() && in.mb.ClosedReply == mailbox.Reopen:
+		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusOpen,
+			Reason: "Riaperta da una risposta via e-mail / reopened by an e-mail reply"}); err != nil {
+			return err
+		}
+		in.set(mailbox.OutReopened, "reply to a "+string(t.Status)+" ticket (found by "+how+")")
+		return add()
+	case t.Status.Final():
+		return in.followUp(ctx, t, body, how)
+	case t.Status == desk.StatusResolved && isConfirmation(body):
+		if err := add(); err != nil {
+			return err
+		}
+		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusClosed,
+			Reason: "Risoluzione confermata dal richiedente via e-mail / resolution confirmed by e-mail"}); err != nil {
+			return err
+		}
+		in.set(mailbox.OutConfirmed, "found by "+how)
+		return nil
+	case t.Status == desk.StatusResolved:
+		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusOpen,
+			Reason: "Riaperta: il richiedente segnala che il problema persiste / reopened by the requester's reply"}); err != nil {
+			return err
+		}
+		in.set(mailbox.OutReopened, "reply to a resolved ticket (found by "+how+")")
+		return add()
+	}
+	in.set(mailbox.OutMessage, "found by "+how)
+	return add()
+}
+
+// followUp opens a new ticket for a reply to a closed one, linked to it.
+func (in *incoming) followUp(ctx context.Context, old desk.Ticket, body, how string) error {
+	m := in.msg
+	org, err := in.tx.OrgByID(ctx, old.OrgID)
+	if err != nil {
+		return err
+	}
+	nt := desk.NewTicket{OrgCode: org.Code, Subject: old.Subject, Description: body, Service: old.ServiceCode, Queue: old.QueueCode,
+		Channel: in.channel, Priority: old.Priority, Requester: desk.Contact{Email: m.From.Email, Name: m.From.Name}, Attachments: in.attachments()}
+	if old.ServiceCode != "" {
+		if s, err := in.tx.ServiceByCode(ctx, old.OrgID, old.ServiceCode); err != nil || !s.Active {
+			nt.Service = ""
+		}
+	}
+	t, err := in.d.CreateTicket(ctx, desk.SystemActor, nt)
+	if err != nil {
+		return err
+	}
+	if err := in.d.LinkTickets(ctx, desk.SystemActor, t.Number, old.Number, desk.LinkFollowUp); err != nil {
+		return err
+	}
+	in.rec.TicketID = t.ID
+	in.set(mailbox.OutFollowUp, fmt.Sprintf("reply to %s ticket %s (found by %s)", old.Status, old.Number, how))
+	if err := in.thread(ctx, t); err != nil {
+		return err
+	}
+	return in.autoReply(ctx, outbox.KindFollowUp, &t, outbox.Data{Previous: old.Number})
+}
+
+// newRequest routes a message that answers no ticket.
+func (in *incoming) newRequest(ctx context.Context) error {
+	m := in.msg
+	rules, err := in.tx.Rules(ctx, in.mb.OrgID)
+	if err != nil {
+		return err
+	}
+	body := in.body(false)
+	dec := route.Evaluate(rules, route.Input{Recipients: m.Recipients, Sender: m.From.Email, Subject: m.Subject, Body: body})
+	if len(dec.Matched) > 0 {
+		in.set("", "rules: "+strings.Join(dec.Matched, ", "))
+	}
+	if dec.NoTicket {
+		in.set(mailbox.OutAnswered, "")
+		if dec.Reply == "none" {
+			return nil
+		}
+		return in.autoReply(ctx, dec.Reply, nil, outbox.Data{Subject: m.Subject, Text: dec.Text})
+	}
+	org, err := in.tx.OrgByID(ctx, in.mb.OrgID)
+	if err != nil {
+		return err
+	}
+	nt := desk.NewTicket{OrgCode: org.Code, Subject: thread.CleanSubject(m.Subject), Description: body, Channel: in.channel,
+		Priority: desk.Priority(dec.Priority), Requester: desk.Contact{Email: m.From.Email, Name: m.From.Name}, Attachments: in.attachments()}
+	if nt.Subject == "" {
+		nt.Subject = emptySubject
+	}
+	if runes := []rune(nt.Subject); len(runes) > desk.MaxSubject {
+		nt.Subject = string(runes[:desk.MaxSubject-1]) + "…"
+	}
+	// A rule naming a service or queue that does not exist (any more)
+	// must not keep mail out: the request goes to triage, and the log
+	// says why.
+	if dec.Service != "" {
+		if s, err := in.tx.ServiceByCode(ctx, org.ID, dec.Service); err == nil && s.Active {
+			nt.Service = dec.Service
+		} else {
+			in.set("", fmt.Sprintf("rule names unknown service %q", dec.Service))
+		}
+	}
+	if dec.Queue != "" {
+		if _, err := in.tx.QueueByCode(ctx, org.ID, dec.Queue); err == nil {
+			nt.Queue = dec.Queue
+		} else {
+			in.set("", fmt.Sprintf("rule names unknown queue %q", dec.Queue))
+		}
+	}
+	if !nt.Priority.Valid() {
+		nt.Priority = ""
+	}
+	t, err := in.d.CreateTicket(ctx, desk.SystemActor, nt)
+	if err != nil {
+		return err
+	}
+	in.rec.TicketID = t.ID
+	in.set(mailbox.OutTicket, "")
+	if err := in.thread(ctx, t); err != nil {
+		return err
+	}
+	if dec.Redirect != "" {
+		done, err := in.redirect(ctx, t, dec)
+		if err != nil || done {
+			return err
+		}
+	}
+	kind := dec.Reply
+	if nt.Service == "" && nt.Queue == "" && (kind == outbox.KindAck || dec.Default) {
+		kind = outbox.KindAckTriage
+	}
+	if kind == "none" {
+		return nil
+	}
+	return in.autoReply(ctx, kind, &t, outbox.Data{Text: dec.Text})
+}
+
+// thread records the mailbox and address a ticket's mail uses.
+func (in *incoming) thread(ctx context.Context, t desk.Ticket) error {
+	return in.tx.PutThread(ctx, mailbox.Thread{TicketID: t.ID, MailboxID: in.mb.ID, Address: in.rec.Recipient})
+}
+
+// redirect answers with the competent office and closes the ticket as
+// redirected. It returns false when no office is found: the ticket then
+// stays open for an agent, with a note saying why.
+func (in *incoming) redirect(ctx context.Context, t desk.Ticket, dec route.Decision) (bool, error) {
+	offices, err := in.tx.Offices(ctx, dec.Redirect)
+	if err != nil {
+		return false, err
+	}
+	province, how := route.FindProvince(in.msg.Subject + "\n" + in.body(false))
+	source := "the message"
+	if !how {
+		if u, err := in.tx.UserByEmail(ctx, in.msg.From.Email); err == nil {
+			if o, err := in.tx.OrgByID(ctx, u.OrgID); err == nil && o.Province != "" {
+				province, source = o.Province, "the requester's organisation"
+			}
+		}
+	}
+	office, ok := route.Competent(offices, dec.Redirect, province)
+	if !ok {
+		why := "no province found in the message or the requester's organisation"
+		if province != "" {
+			why = fmt.Sprintf("no %s for province %s in the directory", dec.Redirect, province)
+		}
+		if _, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true,
+			Body: "Reindirizzamento automatico non riuscito / automatic redirect failed: " + why}); err != nil {
+			return false, err
+		}
+		in.set("", "redirect: "+why)
+		return false, nil
+	}
+	data := outbox.Data{Office: office, Text: dec.Text}
+	note := fmt.Sprintf("Competente / competent: %s (%s, %s), provincia %s da / from %s.", office.Name, office.Address(), office.Code, province, source)
+	msg, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Kind: desk.MessageSystem, Channel: in.channel,
+		Body: note})
+	if err != nil {
+		return false, err
+	}
+	if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusRedirected,
+		Reason: "Reindirizzata a / redirected to " + office.Name}); err != nil {
+		return false, err
+	}
+	in.set(mailbox.OutRedirected, fmt.Sprintf("to %s <%s> (province %s from %s)", office.Name, office.Address(), province, source))
+	// The requester must learn where to write even when automatic answers
+	// are being limited, so only robots and loops stop this one.
+	return true, in.reply(ctx, outbox.KindRedirect, &t, data, msg.ID, true)
+}
+
+// retired answers a message sent to a retired address; no ticket.
+func (in *incoming) retired(ctx context.Context, addr string) error {
+	in.set(mailbox.OutRetired, "sent to retired address "+addr)
+	deskAddr := in.mb.Address
+	if addrs, err := in.tx.Addresses(ctx, in.mb.OrgID); err == nil {
+		for _, a := range addrs {
+			if a.Kind == mailbox.KindDesk {
+				deskAddr = a.Address
+				break
+			}
+		}
+	}
+	return in.autoReply(ctx, outbox.KindRetired, nil, outbox.Data{Subject: in.msg.Subject, RetiredAddress: addr, DeskAddress: deskAddr})
+}
+
+// autoReply sends an automatic answer unless loop protection forbids it.
+func (in *incoming) autoReply(ctx context.Context, kind string, t *desk.Ticket, data outbox.Data) error {
+	return in.reply(ctx, kind, t, data, 0, false)
+}
+
+func (in *incoming) reply(ctx context.Context, kind string, t *desk.Ticket, data outbox.Data, ref int64, important bool) error {
+	m := in.msg
+	ok, why, err := in.p.outbox.MayAutoReply(ctx, in.tx, m.From.Email, m.Robot)
+	if err != nil {
+		return err
+	}
+	if !ok && !(important && strings.HasPrefix(why, "rate limit")) {
+		in.set(in.res.Outcome, "no automatic answer: "+why)
+		return nil
+	}
+	from := in.rec.Recipient
+	if a, err := in.tx.AddressByEmail(ctx, from); err != nil || a.RetiredNow(in.p.now()) {
+		from = in.mb.Address
+	}
+	if data.DeskAddress == "" {
+		data.DeskAddress = from
+	}
+	refs := slices.Clone(m.References)
+	if m.MessageID != "" {
+		refs = append(refs, m.MessageID)
+	}
+	_, err = in.p.outbox.Enqueue(ctx, in.tx, outbox.Request{Mailbox: in.mb, From: from, Kind: kind, Ticket: t, MessageRef: ref,
+		To: in.from(), Auto: true, Data: data, InReplyTo: m.MessageID, References: refs})
+	if err != nil {
+		return err
+	}
+	in.set(in.res.Outcome, "answered ("+kind+")")
+	return nil
+}
+
+// bounce records a delivery report on the message it is about.
+func (in *incoming) bounce(ctx context.Context) error {
+	b := in.msg.Bounce
+	in.set(mailbox.OutBounce, "")
+	if b == nil || b.OriginalMessageID == "" {
+		in.set(mailbox.OutBounce, "delivery report about a message we cannot identify")
+		return nil
+	}
+	out, err := in.tx.OutboundByMessageID(ctx, b.OriginalMessageID)
+	if desk.IsNotFound(err) {
+		in.set(mailbox.OutBounce, "delivery report about a message we did not send: "+b.OriginalMessageID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	failed := b.Failed()
+	kind, detail := "delayed", "delivery report"
+	if len(failed) > 0 {
+		kind = "bounce"
+		var parts []string
+		for _, r := range failed {
+			parts = append(parts, strings.TrimSpace(r.Email+" "+r.Status+" "+r.Diagnostic))
+		}
+		detail = strings.Join(parts, "; ")
+	} else if len(b.Recipients) > 0 {
+		kind = b.Recipients[0].Action
+	}
+	if err := in.recordOutEvent(ctx, out, kind, detail); err != nil {
+		return err
+	}
+	if kind == "bounce" {
+		if err := in.tx.SetOutboundState(ctx, out.ID, mailbox.OutBounced, detail); err != nil {
+			return err
+		}
+		if out.TicketID != 0 {
+			in.rec.TicketID = out.TicketID
+			t, err := in.tx.TicketByID(ctx, out.TicketID)
+			if err != nil {
+				return err
+			}
+			if _, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true,
+				Body: "Messaggio non consegnato / message not delivered: " + out.Subject + "\n" + detail}); err != nil {
+				return err
+			}
+		}
+	}
+	in.set(mailbox.OutBounce, kind+" of sent message "+out.MessageID)
+	return nil
+}
+
+// receipt records a PEC receipt on the message it certifies.
+func (in *incoming) receipt(ctx context.Context) error {
+	pp := in.pec
+	in.set(mailbox.OutReceipt, "")
+	out, err := in.tx.OutboundByMessageID(ctx, pec.StripAngles(pp.RefMessageID))
+	if desk.IsNotFound(err) {
+		in.set(mailbox.OutReceipt, fmt.Sprintf("PEC receipt %s about a message we did not send: %s", pp.Receipt, pp.RefMessageID))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	detail := string(pp.Receipt) + " sha256=" + pp.SHA256
+	if err := in.recordOutEvent(ctx, out, "pec:"+string(pp.Receipt), detail); err != nil {
+		return err
+	}
+	if pp.Receipt.IsFailure() {
+		if err := in.tx.SetOutboundState(ctx, out.ID, mailbox.OutBounced, "PEC: "+string(pp.Receipt)); err != nil {
+			return err
+		}
+	}
+	in.rec.TicketID = out.TicketID
+	in.set(mailbox.OutReceipt, fmt.Sprintf("PEC %s for sent message %s", pp.Receipt, out.MessageID))
+	return nil
+}
+
+// recordOutEvent notes an event about a sent message; it is inserted once
+// the received message that reports it is (it refers to it).
+func (in *incoming) recordOutEvent(_ context.Context, out mailbox.Outbound, kind, detail string) error {
+	e := mailbox.OutEvent{OutID: out.ID, Kind: kind, Detail: detail, At: in.p.now().UTC().Truncate(time.Microsecond)}
+	in.pendingEvents = append(in.pendingEvents, e)
+	return nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// confirmWords and denyWords recognise a short answer confirming a
+// resolution ("Confermo, grazie") as opposed to one saying the problem
+// persists ("non funziona ancora").
+var (
+	confirmWords = []string{"confermo", "conferma", "confermato", "confermata", "risolto", "risolta", "funziona", "ok", "okay",
+		"grazie", "perfetto", "confirm", "confirmed", "solved", "resolved", "works", "working", "thanks", "thank", "fixed"}
+	denyWords = []string{"non", "no", "ancora", "persiste", "problema", "errore", "not", "still", "again", "problem", "error",
+		"doesn", "isn", "don", "nothing", "niente", "nulla", "pero", "but", "ma"}
+)
+
+func isConfirmation(body string) bool {
+	words := route.Words(body)
+	if len(words) == 0 || len(words) > 30 {
+		return false
+	}
+	confirm := false
+	for _, w := range words {
+		if slices.Contains(denyWords, w) {
+			return false
+		}
+		confirm = confirm || slices.Contains(confirmWords, w)
+	}
+	return confirm
+}
