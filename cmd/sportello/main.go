@@ -32,6 +32,8 @@ func commands() []command {
 		{"migrate", "aggiorna lo schema del database / apply database migrations", cmdMigrate},
 		{"token", "crea o revoca token API / create or revoke API tokens", cmdToken},
 		{"backup", "copia coerente del database / consistent database backup", cmdBackup},
+		{"generate", "genera ticket realistici per i benchmark / generate tickets for benchmarks", cmdGenerate},
+		{"load", "misura un server in esecuzione / load-test a running server", cmdLoad},
 		{"version", "stampa la versione / print the version", cmdVersion},
 	}
 }

@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -104,7 +107,31 @@ func (a *App) Handler() http.Handler {
 		}
 		return p
 	}
-	return a.Metrics.instrument(pattern, securityHeaders(mux))
+	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(mux)))
+}
+
+// recoverer turns a panic in a handler into a logged 500 with an error id,
+// instead of a dropped connection.
+func (a *App) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil || p == http.ErrAbortHandler {
+				if p != nil {
+					panic(p)
+				}
+				return
+			}
+			var b [6]byte
+			_, _ = rand.Read(b[:])
+			id := hex.EncodeToString(b[:])
+			a.Log.Error("panic serving request", "error_id", id, "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = fmt.Fprintf(w, `{"code":"internal","message":"internal error; quote error id %s to the administrator","error_id":%q}`+"\n", id, id)
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {

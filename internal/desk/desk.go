@@ -55,6 +55,9 @@ type Desk struct {
 	// log-in for an unknown e-mail takes as long as a real one.
 	dummyOnce sync.Once
 	dummyHash string
+
+	// tokens caches resolved API tokens by hash (see tokenCacheTTL).
+	tokens sync.Map
 }
 
 // New returns a Desk.
@@ -170,27 +173,31 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 			return err
 		}
 		t.OrgID = org.ID
+		var svc Service
+		var queue Queue
 		if in.Service != "" {
-			svc, err := tx.ServiceByCode(ctx, org.ID, in.Service)
+			svc, err = tx.ServiceByCode(ctx, org.ID, in.Service)
 			if err != nil || !svc.Active {
 				return FieldError("service", "unknown service %q", in.Service)
 			}
 			t.ServiceID, t.QueueID = svc.ID, svc.QueueID
 		}
-		if in.Queue != "" {
-			q, err := tx.QueueByCode(ctx, org.ID, in.Queue)
+		queueCode := in.Queue
+		switch {
+		case queueCode != "":
+			queue, err = tx.QueueByCode(ctx, org.ID, queueCode)
 			if err != nil {
 				return FieldError("queue", "unknown queue %q", in.Queue)
 			}
-			t.QueueID = q.ID
+		case t.QueueID != 0:
+			queue, err = tx.QueueByID(ctx, t.QueueID)
+		default:
+			queue, err = tx.QueueByCode(ctx, org.ID, DefaultTriage)
 		}
-		if t.QueueID == 0 {
-			q, err := tx.QueueByCode(ctx, org.ID, DefaultTriage)
-			if err != nil {
-				return fmt.Errorf("triage queue of %s: %w", org.Code, err)
-			}
-			t.QueueID = q.ID
+		if err != nil {
+			return fmt.Errorf("queue of %s: %w", org.Code, err)
 		}
+		t.QueueID = queue.ID
 		// Who is asking: a requester asks for themselves; staff and the
 		// system register on behalf of a contact, creating the person if new.
 		switch {
@@ -227,11 +234,15 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		if err := tx.InsertEvents(ctx, []Event{{TicketID: t.ID, ActorID: a.UserID, ActorName: actorName(a), At: now, Field: "created", New: string(t.Channel)}}); err != nil {
 			return err
 		}
-		if err := tx.Reindex(ctx, t.ID); err != nil {
+		if err := tx.IndexNew(ctx, &t); err != nil {
 			return err
 		}
-		t, err = tx.TicketByID(ctx, t.ID)
-		return err
+		// Display fields from what was read above, instead of reading
+		// the row back: this runs inside the single SQLite writer.
+		t.OrgCode, t.OrgName = org.Code, org.Name
+		t.ServiceCode, t.ServiceName = svc.Code, svc.Name
+		t.QueueCode, t.QueueName = queue.Code, queue.Name
+		return nil
 	})
 	if err != nil {
 		return Ticket{}, err

@@ -226,22 +226,42 @@ func (d *Desk) CreateToken(ctx context.Context, userID int64, name string, ttl t
 	return tok, t, err
 }
 
+// tokenCacheTTL bounds how long a resolved token is trusted without
+// reading the database again: a revocation made on another replica takes
+// effect within this time (at once on the replica that revoked it).
+const tokenCacheTTL = 5 * time.Second
+
+type cachedToken struct {
+	actor   Actor
+	expires time.Time // when the cache entry stops being trusted
+}
+
 // TokenActor resolves a bearer token to the actor it stands for.
 func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 	bad := Errorf(EUnauthorized, "missing, invalid, expired or revoked token")
 	if !strings.HasPrefix(tok, TokenPrefix) || len(tok) > 100 {
 		return Actor{}, bad
 	}
+	hash := HashToken(tok)
+	now := d.Now()
+	if v, ok := d.tokens.Load(hash); ok {
+		c := v.(cachedToken)
+		if now.Before(c.expires) {
+			return c.actor, nil
+		}
+		d.tokens.Delete(hash)
+	}
 	var u User
+	var expires time.Time
 	err := d.store.View(ctx, func(tx Tx) error {
-		t, err := tx.TokenByHash(ctx, HashToken(tok))
+		t, err := tx.TokenByHash(ctx, hash)
 		if err != nil {
 			return err
 		}
-		now := d.Now()
 		if !t.Revoked.IsZero() || (!t.Expires.IsZero() && now.After(t.Expires)) {
 			return bad
 		}
+		expires = t.Expires
 		u, err = tx.UserByID(ctx, t.UserID)
 		return err
 	})
@@ -254,11 +274,18 @@ func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 	if !u.Active {
 		return Actor{}, bad
 	}
-	return ActorFor(u), nil
+	a := ActorFor(u)
+	c := cachedToken{actor: a, expires: now.Add(tokenCacheTTL)}
+	if !expires.IsZero() && expires.Before(c.expires) {
+		c.expires = expires
+	}
+	d.tokens.Store(hash, c)
+	return a, nil
 }
 
 // RevokeToken revokes a token by its clear value.
 func (d *Desk) RevokeToken(ctx context.Context, tok string) error {
+	d.tokens.Delete(HashToken(tok))
 	return d.store.Update(ctx, func(tx Tx) error {
 		t, err := tx.TokenByHash(ctx, HashToken(tok))
 		if err != nil {

@@ -81,6 +81,9 @@ type Tx interface {
 	// Reindex rebuilds the search document of a ticket from its subject,
 	// description and messages.
 	Reindex(ctx context.Context, ticketID int64) error
+	// IndexNew writes the search document of a ticket just inserted, which
+	// has no messages yet (cheaper than Reindex on the create path).
+	IndexNew(ctx context.Context, t *Ticket) error
 
 	InsertMessage(ctx context.Context, m *Message) error
 	Messages(ctx context.Context, ticketID int64, internal bool) ([]Message, error)

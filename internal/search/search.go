@@ -6,6 +6,7 @@ package search
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/runes"
@@ -101,15 +102,33 @@ func Words(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-var folder = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// folders pools the diacritic-removing transformers: a transform chain
+// keeps state and must not be shared between goroutines.
+var folders = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
 
 // Fold lower-cases text and removes diacritics ("Perché" → "perche").
 func Fold(s string) string {
-	out, _, err := transform.String(folder, s)
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	t := folders.Get().(transform.Transformer)
+	out, _, err := transform.String(t, s)
+	folders.Put(t)
 	if err != nil {
 		out = s
 	}
 	return strings.ToLower(out)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // FTS5 renders the query as an SQLite FTS5 MATCH expression, or "" when the

@@ -75,3 +75,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFoldConcurrent(t *testing.T) {
+	done := make(chan bool)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 2000; i++ {
+				if got := Fold("Perché l'attività è già più lunga"); got != "perche l'attivita e gia piu lunga" {
+					t.Errorf("Fold = %q", got)
+					break
+				}
+			}
+			done <- true
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+}

@@ -224,7 +224,7 @@ func (db *DB) View(ctx context.Context, fn func(desk.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	return fn(&q{db: db, x: tx})
+	return fn(&q{db: db, x: tx, tx: tx})
 }
 
 // Update runs fn in a write transaction.
@@ -252,8 +252,11 @@ func (db *DB) pgUpdate(ctx context.Context, fn func(desk.Tx) error) error {
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		q := &q{db: db, x: tx, write: true}
+		q := &q{db: db, x: tx, tx: tx, write: true}
 		err = fn(q)
+		if err == nil {
+			err = q.flushCounts(ctx)
+		}
 		if err == nil {
 			err = tx.Commit()
 			if err == nil {
@@ -320,6 +323,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 		return
 	}
 	single := len(batch) == 1
+	stmts := map[string]*sql.Stmt{} // closed with the transaction
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -331,8 +335,11 @@ func (db *DB) runBatch(batch []*writeReq) {
 				continue
 			}
 		}
-		queriers[i] = &q{db: db, x: tx, write: true}
+		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, stmts: stmts}
 		err := safeCall(r.fn, queriers[i])
+		if err == nil {
+			err = queriers[i].flushCounts(r.ctx)
+		}
 		results[i] = err
 		if single {
 			continue
@@ -416,7 +423,7 @@ func (db *DB) Backup(ctx context.Context, dst string, progress func(done, total 
 				break
 			}
 			if err := ctx.Err(); err != nil {
-				b.Finish() //nolint:errcheck
+				b.Finish()     //nolint:errcheck
 				os.Remove(dst) //nolint:errcheck
 				return err
 			}

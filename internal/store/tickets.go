@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -12,7 +13,7 @@ import (
 
 // counterShards spreads maintained counters over several rows so that
 // concurrent writers on PostgreSQL do not queue on one hot row.
-const counterShards = 8
+const counterShards = 32
 
 func (t *q) NextTicketSeq(ctx context.Context, year int) (int64, error) {
 	if t.db.dialect == Postgres {
@@ -31,25 +32,88 @@ func (t *q) NextTicketSeq(ctx context.Context, year int) (int64, error) {
 }
 
 func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
+	// On PostgreSQL the search vector is written with the row: updating it
+	// afterwards would write a second version of the row and of every index.
+	searchCol, searchVal := "", ""
+	args := []any{k.Number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
+		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved)}
+	if t.db.dialect == Postgres {
+		searchCol = ", search"
+		searchVal = ", " + tsvectorSQL("$23", "$24")
+		args = append(args, strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "))
+	}
 	id, err := t.insert(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		k.Number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
-		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
-		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved))
+		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at`+searchCol+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`+searchVal+`)`, args...)
 	if err != nil {
 		return conflict(err, "ticket number %s is taken", k.Number)
 	}
 	k.ID = id
-	return t.count(ctx, k, 1)
+	t.count(k, 1)
+	return nil
 }
 
-func (t *q) count(ctx context.Context, k *desk.Ticket, delta int) error {
-	_, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
-		k.OrgID, k.QueueID, string(k.Status), k.ID%counterShards, delta)
-	return err
+// tsvectorSQL is the PostgreSQL expression of a ticket's search vector:
+// subject weighted A, body B, Italian stemming over accent-folded words.
+func tsvectorSQL(subject, body string) string {
+	return "setweight(to_tsvector('italian', " + subject + "), 'A') || setweight(to_tsvector('italian', " + body + "), 'B')"
+}
+
+func clip(s string) string {
+	if len(s) > maxDoc {
+		return strings.ToValidUTF8(s[:maxDoc], "")
+	}
+	return s
+}
+
+// countKey identifies one maintained counter row.
+type countKey struct {
+	org, queue int64
+	status     desk.Status
+	shard      int64
+}
+
+// count records a counter change, applied by flushCounts just before the
+// transaction commits: on PostgreSQL the counter row stays locked from its
+// update to the commit, so the update comes last and in a fixed order.
+func (t *q) count(k *desk.Ticket, delta int) {
+	if t.counts == nil {
+		t.counts = map[countKey]int{}
+	}
+	t.counts[countKey{k.OrgID, k.QueueID, k.Status, k.ID % counterShards}] += delta
+}
+
+func (t *q) flushCounts(ctx context.Context) error {
+	keys := make([]countKey, 0, len(t.counts))
+	for k, d := range t.counts {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.org != b.org {
+			return a.org < b.org
+		}
+		if a.queue != b.queue {
+			return a.queue < b.queue
+		}
+		if a.status != b.status {
+			return a.status < b.status
+		}
+		return a.shard < b.shard
+	})
+	for _, k := range keys {
+		if _, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
+			k.org, k.queue, string(k.status), k.shard, t.counts[k]); err != nil {
+			return err
+		}
+	}
+	t.counts = nil
+	return nil
 }
 
 func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
@@ -63,10 +127,8 @@ func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 		return err
 	}
 	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status {
-		if err := t.count(ctx, prev, -1); err != nil {
-			return err
-		}
-		return t.count(ctx, k, 1)
+		t.count(prev, -1)
+		t.count(k, 1)
 	}
 	return nil
 }
@@ -185,7 +247,7 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
-	rows, err := t.query(ctx, query, args...)
+	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }
 
@@ -233,20 +295,14 @@ func (t *q) Reindex(ctx context.Context, id int64) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	body := b.String()
-	if len(body) > maxDoc {
-		body = strings.ToValidUTF8(body[:maxDoc], "")
-	}
+	return t.index(ctx, id, subject, b.String(), false)
+}
+
+func (t *q) IndexNew(ctx context.Context, k *desk.Ticket) error {
 	if t.db.dialect == Postgres {
-		_, err := t.exec(ctx, `UPDATE tickets SET search = setweight(to_tsvector('italian', $2), 'A') || setweight(to_tsvector('italian', $3), 'B') WHERE id = $1`,
-			id, strings.Join(search.Words(subject), " "), strings.Join(search.Words(body), " "))
-		return err
+		return nil // written by InsertTicket
 	}
-	if _, err := t.exec(ctx, "DELETE FROM ticket_fts WHERE rowid = $1", id); err != nil {
-		return err
-	}
-	_, err = t.exec(ctx, "INSERT INTO ticket_fts (rowid, subject, body) VALUES ($1, $2, $3)", id, subject, body)
-	return err
+	return t.index(ctx, k.ID, k.Subject, k.Description, true)
 }
 
 // ---- messages

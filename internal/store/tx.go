@@ -26,6 +26,12 @@ type q struct {
 	// write is set inside Update: ticket reads then lock the row on
 	// PostgreSQL, so that read-check-write sequences cannot interleave.
 	write bool
+	// tx is the transaction behind x; stmts, when not nil, caches its
+	// prepared statements (shared by the calls of one SQLite batch).
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+	// counts holds counter changes until flushCounts.
+	counts map[countKey]int
 }
 
 var _ desk.Tx = (*q)(nil)
@@ -40,15 +46,44 @@ func (t *q) runAfter() {
 }
 
 func (t *q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.x.ExecContext(ctx, t.db.rebind(query), args...)
 }
 
 func (t *q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.x.QueryContext(ctx, t.db.rebind(query), args...)
 }
 
 func (t *q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.x.QueryRowContext(ctx, t.db.rebind(query), args...)
+}
+
+// stmt returns a statement prepared once per write transaction, on
+// SQLite where preparing is a large part of a small statement's cost and a
+// group-commit batch repeats the same statements many times (pgx caches
+// prepared statements on PostgreSQL by itself). Queries built dynamically
+// (ticket lists, people lookup) bypass it.
+func (t *q) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if st, ok := t.stmts[query]; ok {
+		return st
+	}
+	st, err := t.tx.PrepareContext(ctx, t.db.rebind(query))
+	if err != nil {
+		return nil // let the plain path report the error
+	}
+	t.stmts[query] = st
+	return st
 }
 
 // insert runs an INSERT … RETURNING id.
@@ -230,7 +265,7 @@ func (t *q) FindUsers(ctx context.Context, orgIDs []int64, text string, limit in
 		query += " AND org_id IN (" + idList(orgIDs) + ")"
 	}
 	query += fmt.Sprintf(" ORDER BY name LIMIT %d", limit)
-	rows, err := t.query(ctx, query, args...)
+	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.User, error) { return scanUser(r) })
 }
 

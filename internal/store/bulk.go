@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/search"
+)
+
+// BulkTicket is a ticket with its messages for BulkInsert.
+type BulkTicket struct {
+	Ticket   desk.Ticket
+	Messages []desk.Message
+}
+
+// BulkInsert writes many tickets in one transaction, numbering them and
+// keeping counters, history ("created") and the search index exactly as the
+// domain would. It exists for the benchmark data generator: production
+// writes go through desk.Desk.
+func (db *DB) BulkInsert(ctx context.Context, items []BulkTicket) error {
+	return db.Update(ctx, func(dtx desk.Tx) error {
+		tx := dtx.(*q)
+		for i := range items {
+			t := &items[i].Ticket
+			seq, err := tx.NextTicketSeq(ctx, t.Created.Year())
+			if err != nil {
+				return err
+			}
+			t.Number = desk.FormatNumber(t.Created.Year(), seq)
+			if err := tx.InsertTicket(ctx, t); err != nil {
+				return err
+			}
+			if err := tx.InsertEvents(ctx, []desk.Event{{TicketID: t.ID, ActorID: 0, At: t.Created, Field: "created", New: string(t.Channel)}}); err != nil {
+				return err
+			}
+			if len(items[i].Messages) == 0 {
+				if err := tx.IndexNew(ctx, t); err != nil {
+					return err
+				}
+				continue
+			}
+			var body strings.Builder
+			body.WriteString(t.Description)
+			for j := range items[i].Messages {
+				m := &items[i].Messages[j]
+				m.TicketID = t.ID
+				if err := tx.InsertMessage(ctx, m); err != nil {
+					return err
+				}
+				body.WriteString("\n")
+				body.WriteString(m.Body)
+			}
+			if err := tx.index(ctx, t.ID, t.Subject, body.String(), true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// index writes a ticket's search document (see Reindex); fresh skips
+// removing the previous one.
+func (t *q) index(ctx context.Context, id int64, subject, body string, fresh bool) error {
+	body = clip(body)
+	if t.db.dialect == Postgres {
+		_, err := t.exec(ctx, "UPDATE tickets SET search = "+tsvectorSQL("$2", "$3")+" WHERE id = $1",
+			id, strings.Join(search.Words(subject), " "), strings.Join(search.Words(body), " "))
+		return err
+	}
+	if !fresh {
+		if _, err := t.exec(ctx, "DELETE FROM ticket_fts WHERE rowid = $1", id); err != nil {
+			return err
+		}
+	}
+	_, err := t.exec(ctx, "INSERT INTO ticket_fts (rowid, subject, body) VALUES ($1, $2, $3)", id, subject, body)
+	return err
+}
