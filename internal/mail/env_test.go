@@ -208,3 +208,13 @@ func agentActor(t testing.TB, d *desk.Desk) desk.Actor {
 	}
 	return desk.ActorFor(u)
 }
+
+// onEngines runs a test with a fresh env on SQLite and on PostgreSQL (when
+// configured; see storetest).
+func onEngines(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			fn(t, newEnv(t, storetest.Engines[name]))
+		})
+	}
+}

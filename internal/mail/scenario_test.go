@@ -10,14 +10,14 @@ import (
 	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/mail/mailbox"
 	"github.com/sportello/sportello/internal/mail/mailtest"
-	"github.com/sportello/sportello/internal/store/storetest"
 )
 
 // Scenario 1 of PRODUCT.md: e-mail with the acronym, acknowledgement,
 // agent's answer, the user's reply from a client that rewrites References,
 // resolution, confirmation, closure.
-func TestScenario1Acronym(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario1Acronym(t *testing.T) { onEngines(t, testScenario1Acronym) }
+
+func testScenario1Acronym(t *testing.T, e *env) {
 	in := e.deliver(mailtest.Message("Mario Rossi <"+requester+">", mail.NationalDeskAddress, "BDNA - errore di accesso",
 		"Buongiorno,\nnon riesco ad accedere alla BDNA: compare \"credenziali non valide\".\nMario Rossi"))
 	if in.Outcome != mailbox.OutTicket || in.TicketNumber == "" {
@@ -115,8 +115,9 @@ func TestScenario1Acronym(t *testing.T) {
 }
 
 // Scenario 2: no acronym: triage and an answer asking which application.
-func TestScenario2NoAcronym(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario2NoAcronym(t *testing.T) { onEngines(t, testScenario2NoAcronym) }
+
+func testScenario2NoAcronym(t *testing.T, e *env) {
 	in := e.deliver(mailtest.Message(requester, mail.NationalDeskAddress, "Problema di accesso", "Non riesco ad entrare nel sistema."))
 	tk := e.ticket(in.TicketNumber)
 	if tk.QueueCode != "smistamento" || tk.ServiceCode != "" {
@@ -130,8 +131,9 @@ func TestScenario2NoAcronym(t *testing.T) {
 
 // Scenario 3: a retired address gets one polite answer, no ticket, and no
 // loop with a robot that answers back.
-func TestScenario3Retired(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario3Retired(t *testing.T) { onEngines(t, testScenario3Retired) }
+
+func testScenario3Retired(t *testing.T, e *env) {
 	retired := mail.NationalDeskRetired[1]
 	in := e.deliver(mailtest.Message(requester, retired, "Richiesta accesso BDNA", "Vorrei un'utenza."))
 	if in.Outcome != mailbox.OutRetired || in.TicketID != 0 {
@@ -181,8 +183,9 @@ func TestScenario3Retired(t *testing.T) {
 }
 
 // Scenario 4: the information subject lands in the information queue.
-func TestScenario4Information(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario4Information(t *testing.T) { onEngines(t, testScenario4Information) }
+
+func testScenario4Information(t *testing.T, e *env) {
 	in := e.deliver(mailtest.Message(requester, mail.NationalDeskAddress, "Informazioni nuovo service desk", "Quali sono gli orari?"))
 	tk := e.ticket(in.TicketNumber)
 	if tk.QueueCode != "informazioni" || tk.ServiceCode != "informazioni" {
@@ -192,8 +195,9 @@ func TestScenario4Information(t *testing.T) {
 
 // Scenario 5: a certificate renewal is answered with the competent
 // Prefecture's PEC and closed as redirected.
-func TestScenario5CertificateRenewal(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario5CertificateRenewal(t *testing.T) { onEngines(t, testScenario5CertificateRenewal) }
+
+func testScenario5CertificateRenewal(t *testing.T, e *env) {
 	in := e.deliver(mailtest.Message(requester, mail.NationalDeskAddress, "BDNA - rinnovo certificato digitale",
 		"Buongiorno, sono il RUP del Comune di Cento (FE): il certificato digitale scade il mese prossimo, come posso rinnovarlo?"))
 	if in.Outcome != mailbox.OutRedirected {
@@ -214,8 +218,9 @@ func TestScenario5CertificateRenewal(t *testing.T) {
 
 // Scenario 5 without a province in the text: the requester's organisation
 // decides; with neither, the ticket stays open for an agent.
-func TestScenario5ProvinceFromOrganisation(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite)
+func TestScenario5ProvinceFromOrganisation(t *testing.T) { onEngines(t, testScenario5ProvinceFromOrganisation) }
+
+func testScenario5ProvinceFromOrganisation(t *testing.T, e *env) {
 	if _, err := e.desk.CreateOrg(e.ctx, desk.SystemActor, desk.NewOrg{Code: "comune-cento", Name: "Comune di Cento", Province: "FE"}); err != nil {
 		t.Fatal(err)
 	}

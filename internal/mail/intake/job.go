@@ -87,6 +87,9 @@ type Opts struct {
 	// Retry is the first delay after a failed session (default 5 s),
 	// doubled up to a minute.
 	Retry time.Duration
+	// OnIngested, when set, is called after each message is committed and
+	// before it is marked seen on the server (tests crash here).
+	OnIngested func(mb mailbox.Mailbox, uid uint32, res Result)
 }
 
 // Job reads every active mailbox. It implements app.Job.
@@ -505,6 +508,9 @@ func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidi
 			}
 			delete(attempts, uid)
 			done = append(done, uid)
+			if j.o.OnIngested != nil {
+				j.o.OnIngested(mb, uid, res)
+			}
 			*watermark = max(*watermark, uid)
 			if !res.Already {
 				j.received.WithLabelValues(mb.Address, string(res.Outcome)).Inc()

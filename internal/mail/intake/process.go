@@ -632,7 +632,9 @@ func (in *incoming) redirect(ctx context.Context, t desk.Ticket, dec route.Decis
 	province, how := route.FindProvince(in.msg.Subject + "\n" + in.body(false))
 	source := "the message"
 	if !how {
-		if u, err := in.tx.UserByEmail(ctx, in.msg.From.Email); err == nil {
+		// The requester's own organisation, when it is not the desk's
+		// (unknown senders are registered in the desk's organisation).
+		if u, err := in.tx.UserByEmail(ctx, in.msg.From.Email); err == nil && u.OrgID != in.mb.OrgID {
 			if o, err := in.tx.OrgByID(ctx, u.OrgID); err == nil && o.Province != "" {
 				province, source = o.Province, "the requester's organisation"
 			}
