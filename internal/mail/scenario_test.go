@@ -218,7 +218,9 @@ func testScenario5CertificateRenewal(t *testing.T, e *env) {
 
 // Scenario 5 without a province in the text: the requester's organisation
 // decides; with neither, the ticket stays open for an agent.
-func TestScenario5ProvinceFromOrganisation(t *testing.T) { onEngines(t, testScenario5ProvinceFromOrganisation) }
+func TestScenario5ProvinceFromOrganisation(t *testing.T) {
+	onEngines(t, testScenario5ProvinceFromOrganisation)
+}
 
 func testScenario5ProvinceFromOrganisation(t *testing.T, e *env) {
 	if _, err := e.desk.CreateOrg(e.ctx, desk.SystemActor, desk.NewOrg{Code: "comune-cento", Name: "Comune di Cento", Province: "FE"}); err != nil {
