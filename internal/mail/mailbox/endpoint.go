@@ -130,14 +130,7 @@ func (e Endpoint) String() string {
 	}
 	u := url.URL{Scheme: e.Scheme, Host: e.Addr()}
 	if e.User != "" || e.Secret != "" {
-		switch {
-		case strings.HasPrefix(e.Secret, "env:"):
-			u.User = url.UserPassword(e.User, e.Secret)
-		case e.Secret != "":
-			u.User = url.UserPassword(e.User, "***")
-		default:
-			u.User = url.User(e.User)
-		}
+		u.User = url.User(e.User)
 	}
 	if e.Folder != "" {
 		u.Path = "/" + e.Folder
@@ -150,7 +143,16 @@ func (e Endpoint) String() string {
 		q.Set("insecure", "1")
 	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	s := u.String()
+	// The password marker is written by hand: url would escape it.
+	if at := strings.Index(s, "@"); at > 0 && e.Secret != "" {
+		marker := "***"
+		if strings.HasPrefix(e.Secret, "env:") {
+			marker = e.Secret
+		}
+		s = s[:at] + ":" + marker + s[at:]
+	}
+	return s
 }
 
 // ParseStored reads an endpoint back from its String form plus the stored

@@ -6,9 +6,17 @@ package mailtest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"math/big"
 	"net"
 	"net/url"
 	"sync"
@@ -157,6 +165,7 @@ func StartSMTP(tb testing.TB) *SMTP {
 	s := &SMTP{cond: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.AllowInsecureAuth = true
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
@@ -287,3 +296,60 @@ func counter() int {
 
 // ErrStop is a convenient sentinel for tests.
 var ErrStop = errors.New("stop")
+
+// TLS returns a server configuration with a fresh self-signed certificate
+// for 127.0.0.1 and localhost, and the pool that trusts it.
+func TLS(tb testing.TB) (*tls.Config, *x509.CertPool) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "mailtest"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:    []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}, pool
+}
+
+// StartSMTPTLS starts an SMTP server offering STARTTLS (implicit false)
+// or speaking TLS from the first byte (implicit true).
+func StartSMTPTLS(tb testing.TB, cfg *tls.Config, implicit bool) *SMTP {
+	tb.Helper()
+	s := &SMTP{cond: make(chan struct{}, 1)}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.TLSConfig = cfg
+	var ln net.Listener
+	var err error
+	if implicit {
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", cfg)
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	go s.srv.Serve(ln) //nolint:errcheck // ends at Close
+	tb.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}

@@ -177,18 +177,19 @@ func (w *Worker) deliver(ctx context.Context, mb mailbox.Mailbox, m mailbox.Outb
 		sctx, cancel := context.WithTimeout(ctx, w.o.Lease*3/4)
 		err = w.o.Sender.Send(sctx, mb.SMTP, pass, m.From, m.To, m.Raw)
 		cancel()
-		if err != nil {
-			err = errors.New(mailbox.Redact(err.Error(), pass))
-		}
+	}
+	var perm *PermanentError
+	permanent := errors.As(err, &perm)
+	if err != nil {
+		err = errors.New(mailbox.Redact(err.Error(), pass))
 	}
 	now := w.o.Now()
 	state, next, sent, msg := mailbox.OutSent, now, now, ""
-	var perm *PermanentError
 	switch {
 	case err == nil:
 		w.sent.WithLabelValues("sent").Inc()
 		w.o.Log.Info("mail sent", "outbox", m.ID, "kind", m.Kind, "ticket", m.TicketNumber, "mailbox", mb.Address)
-	case errors.As(err, &perm) || m.Attempts >= w.o.MaxAttempts:
+	case permanent || m.Attempts >= w.o.MaxAttempts:
 		state, sent, msg = mailbox.OutFailed, time.Time{}, err.Error()
 		w.sent.WithLabelValues("failed").Inc()
 		w.o.Log.Error("mail not sent, giving up", "outbox", m.ID, "kind", m.Kind, "ticket", m.TicketNumber, "mailbox", mb.Address,
