@@ -1058,3 +1058,28 @@ func (e *Engine) CloseSilent(ctx context.Context, now time.Time, after time.Dura
 	}
 	return closed, nil
 }
+
+// GuardTransition checks a status change made outside the workflow (the
+// desk's plain transitions, e.g. POST /api/v1/tickets/{n}/transitions)
+// against the ticket's phases: a ticket cannot be resolved, nor put to
+// wait on a supplier, while an approval gate it has not passed lacks an
+// approver's approval. It returns nil or an EConflict *desk.Error, and
+// reads only, inside the caller's transaction (tx must come from the
+// store, which implements Tx). The desk has no hook to call it yet.
+func (e *Engine) GuardTransition(ctx context.Context, tx desk.Tx, t desk.Ticket, to desk.Status) error {
+	if to != desk.StatusResolved && to != desk.StatusWaitingSupplier {
+		return nil
+	}
+	wtx, err := asTx(tx)
+	if err != nil {
+		return err
+	}
+	w := &work{ctx: ctx, tx: wtx, t: t}
+	if w.phases, err = wtx.TicketPhases(ctx, t.ID); err != nil || len(w.phases) == 0 {
+		return err
+	}
+	if w.approvals, err = wtx.Approvals(ctx, t.ID); err != nil {
+		return err
+	}
+	return w.gatesUpTo(len(w.phases) - 1)
+}

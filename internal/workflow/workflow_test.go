@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -500,4 +501,81 @@ func TestPhasesNotified(t *testing.T) {
 	if !slices.Contains(got, tk.ID) {
 		t.Fatalf("notified %v", got)
 	}
+}
+
+func TestGuardTransition(t *testing.T) {
+	engines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		tk := must[desk.Ticket](t)(f.desk.CreateTicket(ctx, f.employee, desk.NewTicket{Subject: "Regola firewall", Service: "sicurezza-informatica"}))
+		must[workflow.Progress](t)(f.wf.StartPhases(ctx, f.employee, tk.Number))
+		guard := func(to desk.Status) error {
+			return f.db.View(ctx, func(tx desk.Tx) error {
+				cur, err := tx.TicketByNumber(ctx, tk.Number)
+				if err != nil {
+					return err
+				}
+				return f.wf.GuardTransition(ctx, tx, cur, to)
+			})
+		}
+		wantCode(t, guard(desk.StatusResolved), desk.EConflict)
+		wantCode(t, guard(desk.StatusWaitingSupplier), desk.EConflict)
+		if err := guard(desk.StatusCancelled); err != nil {
+			t.Fatal(err)
+		}
+		must[workflow.Progress](t)(f.wf.Approve(ctx, f.approver, tk.Number, ""))
+		if err := guard(desk.StatusResolved); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestConcurrentSteps: steps on one ticket serialise on it, on both
+// engines: phases start once, and one of several approvals wins.
+func TestConcurrentSteps(t *testing.T) {
+	engines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		tk := must[desk.Ticket](t)(f.desk.CreateTicket(ctx, f.employee, desk.NewTicket{Subject: "Firma digitale", Service: "firma-digitale"}))
+		const n = 8
+		errs := make(chan error, 2*n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := f.wf.StartPhases(ctx, f.agent, tk.Number)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		for range n {
+			wg.Go(func() {
+				_, err := f.wf.Approve(ctx, f.approver, tk.Number, "")
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok, conflicts := 0, 0
+		for err := range errs {
+			switch desk.ErrorCode(err) {
+			case "":
+				ok++
+			case desk.EConflict:
+				conflicts++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != n+1 || conflicts != n-1 {
+			t.Fatalf("%d successes, %d conflicts", ok, conflicts)
+		}
+		starts := 0
+		for _, h := range f.history(t, f.agent, tk.Number) {
+			if h == "phase:>ricezione" {
+				starts++
+			}
+		}
+		p := must[workflow.Progress](t)(f.wf.Progress(ctx, f.agent, tk.Number))
+		if starts != 1 || len(p.Phases) != 4 || len(p.Approvals) != 1 || current(p) != "intervento:active" {
+			t.Fatalf("%d starts, progress %+v", starts, p)
+		}
+	})
 }
