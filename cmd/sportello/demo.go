@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sportello/sportello/internal/app"
-	"github.com/sportello/sportello/internal/catalog"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/workflow"
 )
 
 // demoAccounts are the Contract's demo accounts, all with password "sportello".
@@ -82,8 +82,8 @@ func loadDemo(ctx context.Context, a *app.App, tickets int, say func(string, ...
 		}
 	}
 	say("catalogo dei servizi…\n")
-	if err := loadCatalogue(ctx, a); err != nil {
-		return err
+	if err := a.Workflow.LoadSeeds(ctx); err != nil {
+		return fmt.Errorf("catalogue: %w", err)
 	}
 	say("account…\n")
 	for _, acc := range demoAccounts {
@@ -123,63 +123,6 @@ func setDefaultOrg(ctx context.Context, a *app.App, code string) error {
 		}
 		return tx.SetSetting(ctx, desk.SettingDefaultOrg, strconv.FormatInt(o.ID, 10))
 	})
-}
-
-// loadCatalogue makes sure the seeds' services and their queues exist.
-func loadCatalogue(ctx context.Context, a *app.App) error {
-	for _, load := range []func() (*catalog.Catalogue, error){catalog.ProvinciaBrindisi, catalog.DeskNazionale} {
-		cat, err := load()
-		if err != nil {
-			return err
-		}
-		code := cat.Organisation.Code
-		err = a.DB.Update(ctx, func(tx desk.Tx) error {
-			org, err := tx.OrgByCode(ctx, code)
-			if err != nil {
-				return fmt.Errorf("catalogue organisation %s: %w", code, err)
-			}
-			for _, s := range cat.Services {
-				qcode := s.Queue
-				if qcode == "" {
-					qcode = desk.DefaultTriage
-				}
-				q, err := tx.QueueByCode(ctx, org.ID, qcode)
-				if desk.IsNotFound(err) {
-					q = desk.Queue{OrgID: org.ID, Code: qcode, Name: queueName(qcode)}
-					err = tx.CreateQueue(ctx, &q)
-				}
-				if err != nil {
-					return err
-				}
-				if _, err := tx.ServiceByCode(ctx, org.ID, s.Code); desk.IsNotFound(err) {
-					if err := tx.CreateService(ctx, &desk.Service{OrgID: org.ID, Code: s.Code, Name: s.Name, QueueID: q.ID, Active: s.Active}); err != nil {
-						return err
-					}
-				} else if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func queueName(code string) string {
-	switch code {
-	case "sistemi-informativi":
-		return "Sistemi informativi"
-	case "bdna":
-		return "BDNA — assistenza di primo livello"
-	case "informazioni":
-		return "Informazioni"
-	case "certificati":
-		return "Certificati digitali"
-	}
-	return code
 }
 
 // demoRequest is a realistic request, by service.
@@ -229,6 +172,11 @@ func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any
 		return err
 	}
 	staff := desk.ActorFor(agent)
+	approverUser, err := userByEmail(ctx, a, "responsabile@demo.example.it")
+	if err != nil {
+		return err
+	}
+	approver := desk.ActorFor(approverUser)
 	channels := []desk.Channel{desk.ChannelEmail, desk.ChannelEmail, desk.ChannelPhone, desk.ChannelPhone, desk.ChannelWeb, desk.ChannelInPerson, desk.ChannelPEC, desk.ChannelAPI}
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -247,7 +195,7 @@ func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any
 		if err != nil {
 			return fmt.Errorf("demo ticket %d: %w", i, err)
 		}
-		if err := demoProgress(ctx, d, staff, t, r); err != nil {
+		if err := demoProgress(ctx, a, staff, approver, t, r); err != nil {
 			return fmt.Errorf("demo ticket %s: %w", t.Number, err)
 		}
 		if (i+1)%50 == 0 || i+1 == n {
@@ -273,8 +221,21 @@ func emailFor(name string) string {
 	return string(out) + "@provincia.brindisi.example.it"
 }
 
-// demoProgress moves a ticket along a realistic path.
-func demoProgress(ctx context.Context, d *desk.Desk, staff desk.Actor, t desk.Ticket, r *rand.Rand) error {
+func userByEmail(ctx context.Context, a *app.App, email string) (desk.User, error) {
+	var u desk.User
+	err := a.DB.View(ctx, func(tx desk.Tx) error {
+		var err error
+		u, err = tx.UserByEmail(ctx, email)
+		return err
+	})
+	return u, err
+}
+
+// demoProgress moves a ticket along a realistic path, through the
+// workflow where the service has phases (approval by the IT manager,
+// supplier calls), as people would in the UI.
+func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t desk.Ticket, r *rand.Rand) error {
+	d, wf := a.Desk, a.Workflow
 	stage := r.IntN(10)
 	if stage == 0 {
 		return nil // stays new
@@ -287,6 +248,20 @@ func demoProgress(ctx context.Context, d *desk.Desk, staff desk.Actor, t desk.Ti
 			return err
 		}
 	}
+	if stage >= 4 && t.ServiceID != 0 {
+		p, err := wf.Progress(ctx, staff, t.Number)
+		if err != nil {
+			return err
+		}
+		for _, ph := range p.Phases {
+			if ph.RequiresApproval {
+				if _, err := wf.Approve(ctx, approver, t.Number, "Intervento autorizzato dal Responsabile Sistemi Informativi."); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
 	switch {
 	case stage == 3:
 		_, err := d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusWaitingRequester})
@@ -297,7 +272,8 @@ func demoProgress(ctx context.Context, d *desk.Desk, staff desk.Actor, t desk.Ti
 	case stage == 4:
 		_, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[3], Internal: true})
 		if err == nil {
-			_, err = d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusWaitingSupplier})
+			_, err = wf.CallSupplier(ctx, staff, t.Number, workflow.SupplierCall{Supplier: "Assistenza fornitore esterno",
+				Contact: "numero verde 800 000 000", Reference: fmt.Sprintf("RIF-%06d", r.IntN(1000000))})
 		}
 		return err
 	case stage >= 5:

@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // deadlines use Europe/Rome even where the system has no zoneinfo
 
 	"github.com/sportello/sportello/internal/app"
+	"github.com/sportello/sportello/internal/desk"
 )
 
 // command is one subcommand. run gets the arguments after the command name.
@@ -32,6 +33,7 @@ func commands() []command {
 		{"migrate", "aggiorna lo schema del database / apply database migrations", cmdMigrate},
 		{"token", "crea o revoca token API / create or revoke API tokens", cmdToken},
 		{"backup", "copia coerente del database / consistent database backup", cmdBackup},
+		{"catalogue", "esporta o importa il catalogo dei servizi / export or import the service catalogue", cmdCatalogue},
 		{"generate", "genera ticket realistici per i benchmark / generate tickets for benchmarks", cmdGenerate},
 		{"load", "misura un server in esecuzione / load-test a running server", cmdLoad},
 		{"version", "stampa la versione / print the version", cmdVersion},
@@ -103,7 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errUsage):
 			return 2
 		}
-		fmt.Fprintf(stderr, "sportello %s: %v\n", c.name, err)
+		msg := err.Error()
+		if code := desk.ErrorCode(err); code != desk.EInternal {
+			msg = desk.ErrorMessage(err) // the domain's message, without its cause chain
+		}
+		fmt.Fprintf(stderr, "sportello %s: %s\n", c.name, msg)
 		return 1
 	}
 	fmt.Fprintf(stderr, "sportello: comando sconosciuto %q / unknown command\n\n", args[0])

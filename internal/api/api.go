@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/workflow"
 )
 
 // Opts configures the API.
@@ -23,6 +24,9 @@ type Opts struct {
 	Logger *slog.Logger
 	// MaxBody bounds request bodies (default 32 MiB, enough for base64 attachments).
 	MaxBody int64
+	// Workflow, when set, enables phases, approvals, supplier calls and
+	// catalogue import/export.
+	Workflow *workflow.Engine
 }
 
 // API serves /api/v1.
@@ -31,11 +35,12 @@ type API struct {
 	log     *slog.Logger
 	maxBody int64
 	mux     *http.ServeMux
+	wf      *workflow.Engine
 }
 
 // New builds the API and its route table.
 func New(o Opts) *API {
-	a := &API{desk: o.Desk, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux()}
+	a := &API{desk: o.Desk, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux(), wf: o.Workflow}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -71,6 +76,15 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/tickets/{number}/links", handler: a.link},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/merge", handler: a.merge},
 		{Method: "GET", Path: "/api/v1/tickets/{number}/attachments/{id}", handler: a.attachment},
+		{Method: "GET", Path: "/api/v1/tickets/{number}/phases", handler: a.phases},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/phases/{code}/complete", handler: a.completePhase},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/phases/{code}/skip", handler: a.skipPhase},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/approval", handler: a.approval},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/supplier-calls", handler: a.callSupplier},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/supplier-calls/{id}/resolve", handler: a.supplierResolved},
+		{Method: "POST", Path: "/api/v1/tickets/{number}/verification", handler: a.verification},
+		{Method: "GET", Path: "/api/v1/catalogue", handler: a.exportCatalogue},
+		{Method: "PUT", Path: "/api/v1/catalogue", handler: a.importCatalogue},
 		{Method: "GET", Path: "/api/v1/users", handler: a.findUsers},
 		{Method: "POST", Path: "/api/v1/users", handler: a.createUser},
 		{Method: "GET", Path: "/api/v1/queues", handler: a.queues},

@@ -22,6 +22,7 @@ import (
 	"github.com/sportello/sportello/internal/auth"
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/store"
+	"github.com/sportello/sportello/internal/workflow"
 )
 
 // Job is background work run by serve under one cancellable context.
@@ -40,6 +41,8 @@ type App struct {
 	Log     *slog.Logger
 	Key     []byte
 	Metrics *Metrics
+	// Workflow runs the service catalogue and the phases of tickets.
+	Workflow *workflow.Engine
 
 	// Jobs run while serving.
 	Jobs []Job
@@ -74,11 +77,55 @@ func Open(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a := &App{Config: cfg, DB: db, Log: log, Key: key, Hasher: auth.NewHasher(2)}
 	a.Metrics = newMetrics(db)
 	a.Desk = desk.New(desk.Opts{Store: db, Hasher: a.Hasher, OnCreated: a.Metrics.ticketCreated})
+	a.Workflow = workflow.New(workflow.Opts{Desk: a.Desk})
+	// Approval gates apply to every status change, whatever the channel;
+	// a ticket of a service with phases starts them when registered.
+	a.Desk.SetHooks(a.Workflow.GuardTransition, a.startPhases)
 	if err := a.Desk.Bootstrap(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialise database: %w", err)
 	}
+	a.Jobs = append(a.Jobs, &autoClose{wf: a.Workflow, after: cfg.AutoCloseAfter, log: log})
 	return a, nil
+}
+
+func (a *App) startPhases(ctx context.Context, t desk.Ticket) {
+	if t.ServiceID == 0 {
+		return
+	}
+	if _, err := a.Workflow.StartPhases(ctx, desk.SystemActor, t.Number); err != nil {
+		a.Log.Error("start phases", "ticket", t.Number, "err", err)
+	}
+}
+
+// autoClose closes resolved tickets whose requester stayed silent (the
+// seeds' "verifica dell'esito" with a configurable silence). Safe on
+// several replicas: each closure is a guarded transition.
+type autoClose struct {
+	wf    *workflow.Engine
+	after time.Duration
+	log   *slog.Logger
+}
+
+func (j *autoClose) Name() string { return "auto-close" }
+
+func (j *autoClose) Run(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		n, err := j.wf.CloseSilent(ctx, time.Now(), j.after)
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		if n > 0 {
+			j.log.Info("closed silent resolved tickets", "count", n, "after", j.after.String())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the database.
@@ -93,7 +140,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.reg, promhttp.HandlerOpts{}))
-	apiHandler := api.New(api.Opts{Desk: a.Desk, Logger: a.Log})
+	apiHandler := api.New(api.Opts{Desk: a.Desk, Logger: a.Log, Workflow: a.Workflow})
 	mux.Handle("/api/", apiHandler)
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.h)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sportello/sportello/internal/store"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	BaseURL string
 	// Dev reads templates from disk and disables secure cookies (env SPORTELLO_DEV=1).
 	Dev bool
+	// AutoCloseAfter closes resolved tickets the requester did not answer
+	// (env SPORTELLO_AUTOCLOSE, a duration such as 240h; default 10 days).
+	AutoCloseAfter time.Duration
 }
 
 // FromEnv fills unset fields from the environment and defaults.
@@ -49,6 +53,16 @@ func (c *Config) FromEnv() {
 	setDefault(&c.BaseURL, os.Getenv("SPORTELLO_BASE_URL"), "")
 	if v := os.Getenv("SPORTELLO_DEV"); v == "1" || v == "true" {
 		c.Dev = true
+	}
+	if c.AutoCloseAfter == 0 {
+		c.AutoCloseAfter = 10 * 24 * time.Hour
+		if v := os.Getenv("SPORTELLO_AUTOCLOSE"); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				c.AutoCloseAfter = d
+			} else {
+				c.AutoCloseAfter = -1 // reported by Validate
+			}
+		}
 	}
 }
 
@@ -72,6 +86,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("SPORTELLO_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
+	}
+	if c.AutoCloseAfter <= 0 {
+		return errors.New("SPORTELLO_AUTOCLOSE must be a positive duration such as 240h")
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("SPORTELLO_SECRET_KEY must be at least 32 characters (for example: openssl rand -hex 32)")

@@ -58,6 +58,22 @@ type Desk struct {
 
 	// tokens caches resolved API tokens by hash (see tokenCacheTTL).
 	tokens sync.Map
+
+	// Hooks set once at wiring time, before serving (see SetHooks).
+	guard       TransitionGuard
+	afterCreate []func(context.Context, Ticket)
+}
+
+// TransitionGuard may refuse a status change inside its transaction (the
+// workflow's approval gates); it returns nil or a *Error.
+type TransitionGuard func(ctx context.Context, tx Tx, t Ticket, to Status) error
+
+// SetHooks installs the guard consulted by every status change and
+// functions run after a ticket is registered (outside its transaction; they
+// log their own errors). It must be called before the desk is shared.
+func (d *Desk) SetHooks(guard TransitionGuard, afterCreate ...func(context.Context, Ticket)) {
+	d.guard = guard
+	d.afterCreate = append(d.afterCreate, afterCreate...)
 }
 
 // New returns a Desk.
@@ -250,6 +266,9 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	d.changed(t.ID)
 	if d.onCreated != nil {
 		d.onCreated(t)
+	}
+	for _, fn := range d.afterCreate {
+		fn(ctx, t)
 	}
 	return t, nil
 }

@@ -127,7 +127,7 @@ func (d *Desk) Transition(ctx context.Context, a Actor, number string, in Transi
 	if err != nil {
 		return Ticket{}, err
 	}
-	return d.mutate(ctx, a, number, func(t *Ticket, prev Ticket, now time.Time) ([]Event, error) {
+	return d.mutateTx(ctx, a, number, func(tx Tx, t *Ticket, prev Ticket, now time.Time) ([]Event, error) {
 		if !CanTransition(prev.Status, in.To) {
 			return nil, Errorf(EConflict, "cannot move ticket %s from %s to %s", prev.Number, prev.Status, in.To)
 		}
@@ -136,6 +136,11 @@ func (d *Desk) Transition(ctx context.Context, a Actor, number string, in Transi
 		}
 		if prev.MergedInto != 0 {
 			return nil, Errorf(EConflict, "ticket %s was merged into another ticket", prev.Number)
+		}
+		if d.guard != nil {
+			if err := d.guard(ctx, tx, prev, in.To); err != nil {
+				return nil, err
+			}
 		}
 		t.Status = in.To
 		evs := []Event{{Field: "status", Old: string(prev.Status), New: string(in.To)}}
