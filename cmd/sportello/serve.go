@@ -20,7 +20,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := wire(a); err != nil {
+	if err := wire(ctx, a); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", a.Config.Addr)

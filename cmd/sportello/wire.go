@@ -1,10 +1,50 @@
 package main
 
 import (
+	"context"
+	"strings"
+
 	"github.com/sportello/sportello/internal/app"
+	"github.com/sportello/sportello/internal/web"
+	"github.com/sportello/sportello/internal/web/static"
+	"github.com/sportello/sportello/internal/web/transparency"
 )
 
 // wire mounts the surfaces and jobs that serve runs beyond the API.
-func wire(a *app.App) error {
+func wire(ctx context.Context, a *app.App) error {
+	assets, err := static.New()
+	if err != nil {
+		return err
+	}
+	if missing := assets.Missing(); len(missing) > 0 {
+		a.Log.Warn("front-end assets missing: pages will look unstyled; run 'make assets' (or make run)", "missing", len(missing))
+	}
+	tr, err := transparency.New(transparency.Opts{Catalogue: a.Workflow, Assets: assets, Logger: a.Log})
+	if err != nil {
+		return err
+	}
+	a.Mount(transparency.Base, tr)
+	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a)})
+	if err != nil {
+		return err
+	}
+	a.Mount("/", w)
 	return nil
+}
+
+// portalInfo tells the home page the desk's channels, from the default
+// organisation's published catalogue data.
+func portalInfo(ctx context.Context, a *app.App) web.PortalInfo {
+	var p web.PortalInfo
+	cat, err := a.Workflow.PublicCatalogue(ctx, "")
+	if err != nil {
+		return p // a catalogue is optional: the page shows what it has
+	}
+	o := cat.Organisation
+	p.Org, p.Email, p.PEC = o.Name, o.Email, o.PEC
+	if o.Phone != "" {
+		p.Phones = []web.Phone{{Number: o.Phone}}
+	}
+	return p
 }
