@@ -34,13 +34,17 @@ const frameCSP = "default-src 'none'; img-src data:; style-src 'self'"
 // would be fetched from another server.
 func SanitizeMailHTML(s string) string {
 	clean := mailPolicy.Sanitize(s)
-	nodes, err := xhtml.ParseFragment(strings.NewReader(clean), &xhtml.Node{Type: xhtml.ElementNode, DataAtom: atom.Body, Data: "body"})
+	body := &xhtml.Node{Type: xhtml.ElementNode, DataAtom: atom.Body, Data: "body"}
+	nodes, err := xhtml.ParseFragment(strings.NewReader(clean), body)
 	if err != nil {
 		return html.EscapeString(s)
 	}
-	var b strings.Builder
 	for _, n := range nodes {
-		blockRemoteImages(n)
+		body.AppendChild(n)
+	}
+	blockRemoteImages(body)
+	var b strings.Builder
+	for n := body.FirstChild; n != nil; n = n.NextSibling {
 		if err := xhtml.Render(&b, n); err != nil {
 			return html.EscapeString(s)
 		}

@@ -217,6 +217,21 @@ func (p *Page) Date(t time.Time) string {
 	return fmt.Sprintf("%d %s %d, %s", t.Day(), monthsIT[t.Month()-1], t.Year(), t.Format("15:04"))
 }
 
+// ShortDate is Date without the year when it is the current one (lists).
+func (p *Page) ShortDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(p.loc)
+	if t.Year() != time.Now().In(p.loc).Year() {
+		return p.Date(t)
+	}
+	if p.Lang == "en" {
+		return t.Format("2 Jan 15:04")
+	}
+	return fmt.Sprintf("%d %s %s", t.Day(), monthsIT[t.Month()-1], t.Format("15:04"))
+}
+
 // ISODate is a machine-readable time for <time datetime>.
 func (p *Page) ISODate(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
