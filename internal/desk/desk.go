@@ -183,51 +183,67 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	now := d.Now()
 	t.Created, t.Updated = now, now
 
-	err = d.store.Update(ctx, func(tx Tx) error {
-		org, err := d.orgFor(ctx, tx, a, in.OrgCode)
-		if err != nil {
+	// References are resolved on the read side, which runs in parallel;
+	// the write transaction (one writer on SQLite) then only writes. Codes
+	// and ids of organisations, services and queues do not change once made.
+	var org Organisation
+	var svc Service
+	var queue Queue
+	var known User // the requester, when already registered
+	err = d.store.View(ctx, func(tx Tx) error {
+		var err error
+		if org, err = d.orgFor(ctx, tx, a, in.OrgCode); err != nil {
 			return err
 		}
-		t.OrgID = org.ID
-		var svc Service
-		var queue Queue
 		if in.Service != "" {
 			svc, err = tx.ServiceByCode(ctx, org.ID, in.Service)
 			if err != nil || !svc.Active {
 				return FieldError("service", "unknown service %q", in.Service)
 			}
-			t.ServiceID, t.QueueID = svc.ID, svc.QueueID
 		}
-		queueCode := in.Queue
 		switch {
-		case queueCode != "":
-			queue, err = tx.QueueByCode(ctx, org.ID, queueCode)
+		case in.Queue != "":
+			queue, err = tx.QueueByCode(ctx, org.ID, in.Queue)
 			if err != nil {
 				return FieldError("queue", "unknown queue %q", in.Queue)
 			}
-		case t.QueueID != 0:
-			queue, err = tx.QueueByID(ctx, t.QueueID)
+		case svc.QueueID != 0:
+			queue, err = tx.QueueByID(ctx, svc.QueueID)
 		default:
 			queue, err = tx.QueueByCode(ctx, org.ID, DefaultTriage)
 		}
 		if err != nil {
 			return fmt.Errorf("queue of %s: %w", org.Code, err)
 		}
-		t.QueueID = queue.ID
 		// Who is asking: a requester asks for themselves; staff and the
 		// system register on behalf of a contact, creating the person if new.
 		switch {
 		case !a.System && a.Role == RoleRequester:
-			u, err := tx.UserByID(ctx, a.UserID)
-			if err != nil {
-				return err
-			}
-			t.RequesterID = u.ID
-			t.Requester = Contact{Email: u.Email, Name: u.Name, Phone: firstNonEmpty(req.Phone, u.Phone)}
+			known, err = tx.UserByID(ctx, a.UserID)
 		case req.Email != "":
-			u, err := d.requesterByEmail(ctx, tx, org.ID, req, now)
-			if err != nil {
-				return err
+			known, err = tx.UserByEmail(ctx, req.Email)
+			if IsNotFound(err) {
+				err = nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	t.OrgID, t.ServiceID, t.QueueID = org.ID, svc.ID, queue.ID
+	err = d.store.Update(ctx, func(tx Tx) error {
+		switch {
+		case !a.System && a.Role == RoleRequester:
+			t.RequesterID = known.ID
+			t.Requester = Contact{Email: known.Email, Name: known.Name, Phone: firstNonEmpty(req.Phone, known.Phone)}
+		case req.Email != "":
+			u := known
+			if u.ID == 0 {
+				var err error
+				if u, err = d.requesterByEmail(ctx, tx, org.ID, req, now); err != nil {
+					return err
+				}
 			}
 			t.RequesterID = u.ID
 			t.Requester = Contact{Email: u.Email, Name: firstNonEmpty(req.Name, u.Name), Phone: firstNonEmpty(req.Phone, u.Phone)}

@@ -330,7 +330,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 			continue
 		}
 		if !single {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := execCached(ctx, tx, stmts, "SAVEPOINT w"); err != nil {
 				results[i] = fmt.Errorf("savepoint: %w", err)
 				continue
 			}
@@ -345,13 +345,13 @@ func (db *DB) runBatch(batch []*writeReq) {
 			continue
 		}
 		if err != nil {
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
+			if _, rbErr := execCached(ctx, tx, stmts, "ROLLBACK TO w"); rbErr != nil {
 				_ = tx.Rollback()
 				fail(fmt.Errorf("rollback to savepoint: %w (after %v)", rbErr, err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if _, err := execCached(ctx, tx, stmts, "RELEASE w"); err != nil {
 			_ = tx.Rollback()
 			fail(fmt.Errorf("release savepoint: %w", err))
 			return
@@ -372,6 +372,19 @@ func (db *DB) runBatch(batch []*writeReq) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// execCached runs a statement prepared once per batch.
+func execCached(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, query string) (sql.Result, error) {
+	st, ok := stmts[query]
+	if !ok {
+		var err error
+		if st, err = tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		stmts[query] = st
+	}
+	return st.ExecContext(ctx)
 }
 
 func safeCall(fn func(desk.Tx) error, tx *q) (err error) {

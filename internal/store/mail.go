@@ -239,7 +239,7 @@ func (t *q) SameInbound(ctx context.Context, messageID, sha string) (int64, erro
 		return 0, nil
 	}
 	var id int64
-	err := t.row(ctx, "SELECT id FROM mail_in WHERE message_id = $1 AND sha256 = $2 ORDER BY id LIMIT 1", text(messageID), sha).Scan(&id)
+	err := t.row(ctx, "SELECT id FROM mail_in WHERE message_id = $1 AND message_id <> '' AND sha256 = $2 ORDER BY id LIMIT 1", text(messageID), sha).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -281,7 +281,8 @@ func (t *q) TicketsByMessageID(ctx context.Context, ids []string) (map[string]in
 		return out, nil
 	}
 	list := inList(1, len(clean))
-	rows, err := t.query(ctx, `SELECT message_id, ticket_id FROM mail_in WHERE message_id IN (`+list+`) AND ticket_id IS NOT NULL
+	// "message_id <> ''" lets both engines use the partial index.
+	rows, err := t.query(ctx, `SELECT message_id, ticket_id FROM mail_in WHERE message_id IN (`+list+`) AND message_id <> '' AND ticket_id IS NOT NULL
 		UNION ALL SELECT message_id, ticket_id FROM mail_out WHERE message_id IN (`+list+`) AND ticket_id IS NOT NULL`, clean...)
 	if err != nil {
 		return nil, err
@@ -581,4 +582,45 @@ func (t *q) Offices(ctx context.Context, kind string) ([]route.Office, error) {
 		err := r.Scan(&o.ID, &o.Code, &o.Kind, &o.Province, &o.Name, &o.PEC, &o.Email)
 		return o, err
 	})
+}
+
+// ---- savepoints
+
+func savepointName(name string) (string, error) {
+	if name == "" || len(name) > 32 {
+		return "", fmt.Errorf("bad savepoint name %q", name)
+	}
+	for _, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z') {
+			return "", fmt.Errorf("bad savepoint name %q", name)
+		}
+	}
+	return name, nil
+}
+
+func (t *q) Savepoint(ctx context.Context, name string) error {
+	n, err := savepointName(name)
+	if err != nil {
+		return err
+	}
+	_, err = t.x.ExecContext(ctx, "SAVEPOINT "+n)
+	return err
+}
+
+func (t *q) RollbackTo(ctx context.Context, name string) error {
+	n, err := savepointName(name)
+	if err != nil {
+		return err
+	}
+	_, err = t.x.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+n)
+	return err
+}
+
+func (t *q) Release(ctx context.Context, name string) error {
+	n, err := savepointName(name)
+	if err != nil {
+		return err
+	}
+	_, err = t.x.ExecContext(ctx, "RELEASE SAVEPOINT "+n)
+	return err
 }
