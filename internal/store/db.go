@@ -216,10 +216,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// View runs fn on a read-only transaction.
+// View runs fn for reading. On SQLite it is a read transaction, so fn sees
+// one snapshot. On PostgreSQL the statements run on the pool directly: at
+// READ COMMITTED each statement takes its own snapshot even inside a
+// transaction, so BEGIN and COMMIT would only add two round trips.
 func (db *DB) View(ctx context.Context, fn func(desk.Tx) error) error {
-	opts := &sql.TxOptions{ReadOnly: db.dialect == Postgres}
-	tx, err := db.read.BeginTx(ctx, opts)
+	if db.dialect == Postgres {
+		return fn(&q{db: db, x: db.read})
+	}
+	tx, err := db.read.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
