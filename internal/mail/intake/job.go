@@ -452,6 +452,80 @@ func (j *Job) session(ctx context.Context, mb mailbox.Mailbox) error {
 // quarantined, so that it never blocks the mailbox.
 const maxAttempts = 3
 
+// maxBatchBytes bounds the raw bytes held and committed at once.
+const maxBatchBytes = 16 << 20
+
+// ingest commits a group of fetched messages in one transaction and
+// returns the UIDs committed. When the group fails, its messages are taken
+// one by one, so that one failing message (quarantined after maxAttempts)
+// does not hold back the others.
+func (j *Job) ingest(ctx context.Context, mb mailbox.Mailbox, uidValidity uint32, items []Item, attempts map[uint32]int) ([]uint32, error) {
+	results, err := j.o.Processor.IngestBatch(ctx, mb, uidValidity, items)
+	if err == nil {
+		var done []uint32
+		for i, it := range items {
+			j.ingested(ctx, mb, it.UID, results[i])
+			delete(attempts, it.UID)
+			done = append(done, it.UID)
+		}
+		return done, nil
+	}
+	if ctx.Err() != nil || len(items) == 1 {
+		if err := j.failed(ctx, mb, uidValidity, items, attempts, err); err != nil {
+			return nil, err
+		}
+		return []uint32{items[0].UID}, nil // quarantined
+	}
+	j.o.Log.Warn("batch not processed, taking its messages one by one", "mailbox", mb.Address, "messages", len(items), "err", err)
+	var done []uint32
+	for _, it := range items {
+		ok, err := j.ingest(ctx, mb, uidValidity, []Item{it}, attempts)
+		done = append(done, ok...)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// failed handles a message that could not be processed: it is retried
+// later, and quarantined after maxAttempts.
+func (j *Job) failed(ctx context.Context, mb mailbox.Mailbox, uidValidity uint32, items []Item, attempts map[uint32]int, err error) error {
+	if ctx.Err() != nil || len(items) != 1 {
+		return err
+	}
+	it := items[0]
+	attempts[it.UID]++
+	j.o.Log.Error("message not processed", "mailbox", mb.Address, "uid", it.UID, "attempt", attempts[it.UID], "err", err)
+	if attempts[it.UID] < maxAttempts {
+		return err
+	}
+	res, qerr := j.o.Processor.Quarantine(ctx, mb, uidValidity, it.UID, it.Raw, fmt.Sprintf("not processed after %d attempts: %v", maxAttempts, err))
+	if qerr != nil {
+		return qerr
+	}
+	delete(attempts, it.UID)
+	j.ingested(ctx, mb, it.UID, res)
+	return nil
+}
+
+// ingested reports a committed message.
+func (j *Job) ingested(ctx context.Context, mb mailbox.Mailbox, uid uint32, res Result) {
+	if j.o.OnIngested != nil {
+		j.o.OnIngested(mb, uid, res)
+	}
+	if res.Already {
+		return
+	}
+	j.received.WithLabelValues(mb.Address, string(res.Outcome)).Inc()
+	level := slog.LevelInfo
+	if res.Outcome == mailbox.OutQuarantined {
+		level = slog.LevelWarn
+	}
+	j.o.Log.Log(ctx, level, "mail received", "mailbox", mb.Address, "uid", uid, "outcome", string(res.Outcome),
+		"ticket", res.Ticket, "detail", res.Detail)
+}
+
 // sync takes the messages waiting in the folder and returns how many it
 // processed.
 func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidity uint32, watermark *uint32, attempts map[uint32]int) (int, error) {
@@ -492,37 +566,31 @@ func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidi
 		batch := todo[:min(len(todo), j.o.Batch)]
 		todo = todo[len(batch):]
 		var done []uint32
+		var pending []Item
+		pendingBytes := 0
+		flush := func() error {
+			if len(pending) == 0 {
+				return nil
+			}
+			ok, err := j.ingest(ctx, mb, uidValidity, pending, attempts)
+			done = append(done, ok...)
+			for _, u := range ok {
+				*watermark = max(*watermark, u)
+			}
+			pending, pendingBytes = nil, 0
+			return err
+		}
 		ferr := conn.Fetch(ctx, batch, func(uid uint32, raw []byte) error {
-			res, err := j.o.Processor.Ingest(ctx, mb, uidValidity, uid, raw)
-			if err != nil && ctx.Err() == nil {
-				attempts[uid]++
-				j.o.Log.Error("message not processed", "mailbox", mb.Address, "uid", uid, "attempt", attempts[uid], "err", err)
-				if attempts[uid] < maxAttempts {
-					return err
-				}
-				res, err = j.o.Processor.Quarantine(ctx, mb, uidValidity, uid, raw,
-					fmt.Sprintf("not processed after %d attempts: %v", maxAttempts, err))
-			}
-			if err != nil {
-				return err
-			}
-			delete(attempts, uid)
-			done = append(done, uid)
-			if j.o.OnIngested != nil {
-				j.o.OnIngested(mb, uid, res)
-			}
-			*watermark = max(*watermark, uid)
-			if !res.Already {
-				j.received.WithLabelValues(mb.Address, string(res.Outcome)).Inc()
-				level := slog.LevelInfo
-				if res.Outcome == mailbox.OutQuarantined {
-					level = slog.LevelWarn
-				}
-				j.o.Log.Log(ctx, level, "mail received", "mailbox", mb.Address, "uid", uid, "outcome", string(res.Outcome),
-					"ticket", res.Ticket, "detail", res.Detail)
+			pending = append(pending, Item{UID: uid, Raw: raw})
+			pendingBytes += len(raw)
+			if pendingBytes >= maxBatchBytes {
+				return flush()
 			}
 			return nil
 		})
+		if ferr == nil {
+			ferr = flush()
+		}
 		processed += len(done)
 		// Mark what was committed even when the batch stopped early.
 		if len(done) > 0 {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -91,35 +93,257 @@ const (
 	emptyBody      = "(messaggio vuoto)"
 )
 
+// Item is a message fetched from a mailbox.
+type Item struct {
+	UID uint32
+	Raw []byte
+}
+
 // Ingest processes one message of a mailbox. A message that cannot be
 // processed for reasons that retrying will not change (unparseable, refused
 // by the domain) is quarantined and Ingest returns no error; an error means
 // nothing was recorded and the message should be tried again later.
 func (p *Processor) Ingest(ctx context.Context, mb mailbox.Mailbox, uidValidity, uid uint32, raw []byte) (Result, error) {
-	sum := sha256.Sum256(raw)
-	in := &incoming{p: p, mb: mb, raw: raw, channel: desk.ChannelEmail,
-		rec: mailbox.Inbound{MailboxID: mb.ID, UIDValidity: uidValidity, UID: uid, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(raw))}}
-	in.prepare()
-	res, err := p.commit(ctx, in)
-	if err == nil || desk.ErrorCode(err) == desk.EInternal {
-		return res, err
+	res, err := p.IngestBatch(ctx, mb, uidValidity, []Item{{UID: uid, Raw: raw}})
+	if err != nil {
+		return Result{}, err
 	}
-	// The domain refused what the message asked for: keep it for an
-	// administrator with the reason.
-	return p.Quarantine(ctx, mb, uidValidity, uid, raw, "refused: "+err.Error())
+	return res[0], nil
+}
+
+// IngestBatch processes messages of a mailbox in the order given, in one
+// transaction: each message in its own savepoint, so that one the domain
+// refuses is quarantined without affecting the others. Messages are parsed
+// in parallel first. An error means nothing was recorded (the caller may
+// retry the messages one by one to find a poisonous one).
+func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidValidity uint32, items []Item) ([]Result, error) {
+	ins := make([]*incoming, len(items))
+	for i, it := range items {
+		ins[i] = p.newIncoming(mb, uidValidity, it.UID, it.Raw)
+	}
+	prepareAll(ins)
+	cache := newBatchCache()
+	err := p.store.Update(ctx, func(dtx desk.Tx) error {
+		tx := mailbox.Of(dtx)
+		cache.reset()
+		var last uint32
+		uids := make([]uint32, len(items))
+		for i, it := range items {
+			uids[i] = it.UID
+		}
+		taken, err := tx.InboundTaken(ctx, mb.ID, uidValidity, uids)
+		if err != nil {
+			return err
+		}
+		isTaken := map[uint32]bool{}
+		for _, u := range taken {
+			isTaken[u] = true
+		}
+		for _, in := range ins {
+			in.reset()
+			if isTaken[in.base.UID] {
+				in.res = Result{Already: true}
+				continue
+			}
+			isTaken[in.base.UID] = true // the same UID twice in a batch
+			if err := p.run(ctx, dtx, in, cache); err != nil {
+				return err
+			}
+			last = max(last, in.base.UID)
+		}
+		if last == 0 {
+			return nil
+		}
+		return tx.SetMailboxPosition(ctx, mb.ID, uidValidity, last)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(ins))
+	for i, in := range ins {
+		out[i] = in.res
+		for _, t := range in.created {
+			if p.onCreated != nil {
+				p.onCreated(t)
+			}
+		}
+		if p.notify != nil {
+			for _, id := range slices.Compact(in.changed) {
+				p.notify(id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// run processes one message inside the batch's transaction. When the
+// domain refuses what the message asks for, its writes are rolled back to
+// a savepoint and it is quarantined with the reason instead.
+func (p *Processor) run(ctx context.Context, dtx desk.Tx, in *incoming, cache *batchCache) error {
+	tx := mailbox.Of(dtx)
+	if err := tx.Savepoint(ctx, "mail_msg"); err != nil {
+		return err
+	}
+	err := p.apply(ctx, dtx, in, cache)
+	if err == nil {
+		return tx.Release(ctx, "mail_msg")
+	}
+	if desk.ErrorCode(err) == desk.EInternal {
+		return err
+	}
+	if rbErr := tx.RollbackTo(ctx, "mail_msg"); rbErr != nil {
+		return rbErr
+	}
+	in.quarantine = "refused: " + err.Error()
+	in.reset()
+	if err := p.apply(ctx, dtx, in, cache); err != nil {
+		return err
+	}
+	return tx.Release(ctx, "mail_msg")
+}
+
+// apply decides what the message does, does it and records the message.
+func (p *Processor) apply(ctx context.Context, dtx desk.Tx, in *incoming, cache *batchCache) error {
+	in.tx = mailbox.Of(dtx)
+	in.cache = cache
+	in.d = desk.New(desk.Opts{Store: mailbox.Bind(dtx), Now: p.now, MaxAttachment: p.maxAtt,
+		OnCreated: func(t desk.Ticket) { in.created = append(in.created, t) },
+		Notify:    func(id int64) { in.changed = append(in.changed, id) }})
+	if err := in.process(ctx); err != nil {
+		return err
+	}
+	in.rec.Outcome, in.rec.Detail = in.res.Outcome, in.res.Detail
+	in.rec.Received = p.now().UTC().Truncate(time.Microsecond)
+	in.rec.Raw = in.raw
+	if err := in.tx.InsertInbound(ctx, &in.rec); err != nil {
+		return err
+	}
+	for _, e := range in.pendingEvents {
+		e.InID = in.rec.ID
+		if err := in.tx.InsertOutEvent(ctx, &e); err != nil {
+			return err
+		}
+	}
+	if in.rec.TicketID != 0 && in.res.Ticket == "" {
+		in.res.Ticket = ticketNumber(ctx, in.tx, in.rec.TicketID)
+	}
+	return nil
 }
 
 // Quarantine records a message as quarantined with a reason, unless it is
 // already recorded.
 func (p *Processor) Quarantine(ctx context.Context, mb mailbox.Mailbox, uidValidity, uid uint32, raw []byte, reason string) (Result, error) {
+	in := p.newIncoming(mb, uidValidity, uid, raw)
+	in.readHeaders()
+	in.base = in.rec
+	in.quarantine = reason
+	var res Result
+	err := p.store.Update(ctx, func(dtx desk.Tx) error {
+		in.reset()
+		taken, err := mailbox.Of(dtx).InboundTaken(ctx, mb.ID, uidValidity, []uint32{uid})
+		if err != nil {
+			return err
+		}
+		if len(taken) > 0 {
+			res = Result{Already: true}
+			return nil
+		}
+		if err := p.apply(ctx, dtx, in, newBatchCache()); err != nil {
+			return err
+		}
+		res = in.res
+		return mailbox.Of(dtx).SetMailboxPosition(ctx, mb.ID, uidValidity, uid)
+	})
+	return res, err
+}
+
+func (p *Processor) newIncoming(mb mailbox.Mailbox, uidValidity, uid uint32, raw []byte) *incoming {
 	sum := sha256.Sum256(raw)
-	in := &incoming{p: p, mb: mb, raw: raw,
+	return &incoming{p: p, mb: mb, raw: raw, channel: desk.ChannelEmail,
 		rec: mailbox.Inbound{MailboxID: mb.ID, UIDValidity: uidValidity, UID: uid, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(raw))}}
-	in.perr = errors.New(reason)
-	if m, err := parse.Parse(raw, parse.Options{}); err == nil {
-		in.rec.MessageID, in.rec.From, in.rec.Subject = m.MessageID, m.From.Email, m.Subject
+}
+
+// prepareAll parses the messages, in parallel.
+func prepareAll(ins []*incoming) {
+	workers := min(runtime.GOMAXPROCS(0), len(ins))
+	if workers <= 1 {
+		for _, in := range ins {
+			in.prepare()
+		}
+		return
 	}
-	return p.commit(ctx, in)
+	var wg sync.WaitGroup
+	next := make(chan *incoming)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for in := range next {
+				in.prepare()
+			}
+		}()
+	}
+	for _, in := range ins {
+		next <- in
+	}
+	close(next)
+	wg.Wait()
+}
+
+// batchCache holds what every message of a batch reads the same, so that
+// it is read once per transaction.
+type batchCache struct {
+	rules map[int64][]route.Rule
+	orgs  map[int64]desk.Organisation
+	// addrs are the desk addresses; own also holds the mailboxes'.
+	addrs map[string]mailbox.Address
+	own   map[string]bool
+}
+
+func newBatchCache() *batchCache {
+	c := &batchCache{}
+	c.reset()
+	return c
+}
+
+// reset empties the cache (at the start of every attempt of a
+// transaction).
+func (c *batchCache) reset() {
+	c.rules, c.orgs, c.addrs, c.own = map[int64][]route.Rule{}, map[int64]desk.Organisation{}, nil, nil
+}
+
+func (c *batchCache) org(ctx context.Context, tx mailbox.Tx, id int64) (desk.Organisation, error) {
+	if o, ok := c.orgs[id]; ok {
+		return o, nil
+	}
+	o, err := tx.OrgByID(ctx, id)
+	if err == nil {
+		c.orgs[id] = o
+	}
+	return o, err
+}
+
+// address returns a desk address, found false when it is not one.
+func (c *batchCache) address(ctx context.Context, tx mailbox.Tx, addr string) (mailbox.Address, bool, error) {
+	if c.addrs == nil {
+		all, err := tx.Addresses(ctx, 0)
+		if err != nil {
+			return mailbox.Address{}, false, err
+		}
+		boxes, err := tx.Mailboxes(ctx, true)
+		if err != nil {
+			return mailbox.Address{}, false, err
+		}
+		c.addrs, c.own = map[string]mailbox.Address{}, map[string]bool{}
+		for _, a := range all {
+			c.addrs[a.Address], c.own[a.Address] = a, true
+		}
+		for _, b := range boxes {
+			c.own[b.Address] = true
+		}
+	}
+	a, ok := c.addrs[addr]
+	return a, ok, nil
 }
 
 // incoming is one message being processed.
@@ -132,10 +356,16 @@ type incoming struct {
 	perr    error
 	pec     *pec.Parsed
 	channel desk.Channel
+	// base and parsedErr are rec and perr after parsing; quarantine,
+	// when set, forces the message into quarantine with that reason.
+	base       mailbox.Inbound
+	parsedErr  error
+	quarantine string
 
 	// Set inside the transaction.
 	tx      mailbox.Tx
 	d       *desk.Desk
+	cache   *batchCache
 	created []desk.Ticket
 	changed []int64
 	res     Result
@@ -143,8 +373,24 @@ type incoming struct {
 	pendingEvents []mailbox.OutEvent
 }
 
+// reset puts the message back to its state after parsing, before an
+// attempt (PostgreSQL may repeat a transaction after a serialisation
+// failure).
+func (in *incoming) reset() {
+	in.rec, in.perr = in.base, in.parsedErr
+	if in.quarantine != "" {
+		in.perr = errors.New(in.quarantine)
+	}
+	in.created, in.changed, in.res, in.pendingEvents = nil, nil, Result{}, nil
+}
+
 // prepare parses the message outside the transaction.
 func (in *incoming) prepare() {
+	in.parse()
+	in.base, in.parsedErr = in.rec, in.perr
+}
+
+func (in *incoming) parse() {
 	raw := in.raw
 	if in.mb.PEC {
 		pp, err := pec.Parse(raw, in.p.pecOpts)
@@ -190,61 +436,6 @@ func (in *incoming) readHeaders() {
 	if m, err := parse.Parse(in.raw, parse.Options{}); err == nil {
 		in.rec.MessageID, in.rec.From, in.rec.Subject = m.MessageID, m.From.Email, m.Subject
 	}
-}
-
-// commit runs the processing transaction.
-func (p *Processor) commit(ctx context.Context, in *incoming) (Result, error) {
-	base := in.rec
-	err := p.store.Update(ctx, func(dtx desk.Tx) error {
-		// PostgreSQL may run fn again after a serialisation failure:
-		// start from the same state every time.
-		in.rec, in.created, in.changed, in.res, in.pendingEvents = base, nil, nil, Result{}, nil
-		in.tx = mailbox.Of(dtx)
-		in.d = desk.New(desk.Opts{Store: mailbox.Bind(dtx), Now: p.now, MaxAttachment: p.maxAtt,
-			OnCreated: func(t desk.Ticket) { in.created = append(in.created, t) },
-			Notify:    func(id int64) { in.changed = append(in.changed, id) }})
-		taken, err := in.tx.InboundTaken(ctx, in.mb.ID, in.rec.UIDValidity, []uint32{in.rec.UID})
-		if err != nil {
-			return err
-		}
-		if len(taken) > 0 {
-			in.res = Result{Already: true}
-			return nil
-		}
-		if err := in.process(ctx); err != nil {
-			return err
-		}
-		in.rec.Outcome, in.rec.Detail = in.res.Outcome, in.res.Detail
-		in.rec.Received = p.now().UTC().Truncate(time.Microsecond)
-		in.rec.Raw = in.raw
-		if err := in.tx.InsertInbound(ctx, &in.rec); err != nil {
-			return err
-		}
-		for _, e := range in.pendingEvents {
-			e.InID = in.rec.ID
-			if err := in.tx.InsertOutEvent(ctx, &e); err != nil {
-				return err
-			}
-		}
-		if in.rec.TicketID != 0 {
-			in.res.Ticket = ticketNumber(ctx, in.tx, in.rec.TicketID)
-		}
-		return in.tx.SetMailboxPosition(ctx, in.mb.ID, in.rec.UIDValidity, in.rec.UID)
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	for _, t := range in.created {
-		if p.onCreated != nil {
-			p.onCreated(t)
-		}
-	}
-	if p.notify != nil {
-		for _, id := range slices.Compact(in.changed) {
-			p.notify(id)
-		}
-	}
-	return in.res, nil
 }
 
 func ticketNumber(ctx context.Context, tx mailbox.Tx, id int64) string {
@@ -321,15 +512,15 @@ func (in *incoming) recipient(ctx context.Context) (deskAddr, retired string, er
 		if _, base, ok := in.p.signer.FromAddress(r); ok || base != r {
 			r = base
 		}
-		a, err := in.tx.AddressByEmail(ctx, r)
-		if desk.IsNotFound(err) {
+		a, found, err := in.cache.address(ctx, in.tx, r)
+		if err != nil {
+			return "", "", err
+		}
+		if !found {
 			if r == in.mb.Address && deskAddr == "" {
 				deskAddr = r
 			}
 			continue
-		}
-		if err != nil {
-			return "", "", err
 		}
 		if a.OrgID != in.mb.OrgID {
 			continue
@@ -455,7 +646,7 @@ func (in *incoming) onTicket(ctx context.Context, t desk.Ticket, how string) err
 		}
 		t = next
 	}
-	in.rec.TicketID = t.ID
+	in.rec.TicketID, in.res.Ticket = t.ID, t.Number
 	m := in.msg
 	if m.Robot.IsRobot() {
 		// An out-of-office or similar answer to our mail: agents may want
@@ -514,7 +705,7 @@ func (in *incoming) onTicket(ctx context.Context, t desk.Ticket, how string) err
 // followUp opens a new ticket for a reply to a closed one, linked to it.
 func (in *incoming) followUp(ctx context.Context, old desk.Ticket, body, how string) error {
 	m := in.msg
-	org, err := in.tx.OrgByID(ctx, old.OrgID)
+	org, err := in.cache.org(ctx, in.tx, old.OrgID)
 	if err != nil {
 		return err
 	}
@@ -532,7 +723,7 @@ func (in *incoming) followUp(ctx context.Context, old desk.Ticket, body, how str
 	if err := in.d.LinkTickets(ctx, desk.SystemActor, t.Number, old.Number, desk.LinkFollowUp); err != nil {
 		return err
 	}
-	in.rec.TicketID = t.ID
+	in.rec.TicketID, in.res.Ticket = t.ID, t.Number
 	in.set(mailbox.OutFollowUp, fmt.Sprintf("reply to %s ticket %s (found by %s)", old.Status, old.Number, how))
 	if err := in.thread(ctx, t); err != nil {
 		return err
@@ -543,9 +734,13 @@ func (in *incoming) followUp(ctx context.Context, old desk.Ticket, body, how str
 // newRequest routes a message that answers no ticket.
 func (in *incoming) newRequest(ctx context.Context) error {
 	m := in.msg
-	rules, err := in.tx.Rules(ctx, in.mb.OrgID)
-	if err != nil {
-		return err
+	rules, ok := in.cache.rules[in.mb.OrgID]
+	if !ok {
+		var err error
+		if rules, err = in.tx.Rules(ctx, in.mb.OrgID); err != nil {
+			return err
+		}
+		in.cache.rules[in.mb.OrgID] = rules
 	}
 	body := in.body(false)
 	dec := route.Evaluate(rules, route.Input{Recipients: m.Recipients, Sender: m.From.Email, Subject: m.Subject, Body: body})
@@ -559,7 +754,7 @@ func (in *incoming) newRequest(ctx context.Context) error {
 		}
 		return in.autoReply(ctx, dec.Reply, nil, outbox.Data{Subject: m.Subject, Text: dec.Text})
 	}
-	org, err := in.tx.OrgByID(ctx, in.mb.OrgID)
+	org, err := in.cache.org(ctx, in.tx, in.mb.OrgID)
 	if err != nil {
 		return err
 	}
@@ -595,7 +790,7 @@ func (in *incoming) newRequest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in.rec.TicketID = t.ID
+	in.rec.TicketID, in.res.Ticket = t.ID, t.Number
 	in.set(mailbox.OutTicket, "")
 	if err := in.thread(ctx, t); err != nil {
 		return err
@@ -692,16 +887,24 @@ func (in *incoming) autoReply(ctx context.Context, kind string, t *desk.Ticket, 
 
 func (in *incoming) reply(ctx context.Context, kind string, t *desk.Ticket, data outbox.Data, ref int64, important bool) error {
 	m := in.msg
-	ok, why, err := in.p.outbox.MayAutoReply(ctx, in.tx, m.From.Email, m.Robot)
+	if _, _, err := in.cache.address(ctx, in.tx, ""); err != nil {
+		return err
+	}
+	ok, why, err := in.p.outbox.MayAutoReplyKnowing(ctx, in.tx, m.From.Email, m.Robot, in.cache.own)
 	if err != nil {
 		return err
+	}
+	if data.DeskName == "" {
+		if org, err := in.cache.org(ctx, in.tx, in.mb.OrgID); err == nil {
+			data.DeskName = org.Name
+		}
 	}
 	if !ok && !(important && strings.HasPrefix(why, "rate limit")) {
 		in.set(in.res.Outcome, "no automatic answer: "+why)
 		return nil
 	}
 	from := in.rec.Recipient
-	if a, err := in.tx.AddressByEmail(ctx, from); err != nil || a.RetiredNow(in.p.now()) {
+	if a, found, err := in.cache.address(ctx, in.tx, from); err != nil || !found || a.RetiredNow(in.p.now()) {
 		from = in.mb.Address
 	}
 	if data.DeskAddress == "" {

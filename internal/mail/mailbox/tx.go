@@ -96,6 +96,13 @@ type Tx interface {
 	DeleteOffice(ctx context.Context, code string) error
 	// Offices lists directory entries of a kind ("" for all).
 	Offices(ctx context.Context, kind string) ([]route.Office, error)
+
+	// Savepoint, RollbackTo and Release isolate part of a transaction, so
+	// that one message of a batch can fail without the others (name is a
+	// lower-case identifier).
+	Savepoint(ctx context.Context, name string) error
+	RollbackTo(ctx context.Context, name string) error
+	Release(ctx context.Context, name string) error
 }
 
 // Of returns the mail view of a store transaction. It panics if the store

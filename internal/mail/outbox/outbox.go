@@ -203,6 +203,13 @@ var noReply = []string{"noreply", "no-reply", "no_reply", "donotreply", "do-not-
 // addresses (no loops between two desk mailboxes), nor beyond AutoLimit
 // automatic messages per hour.
 func (o *Outbox) MayAutoReply(ctx context.Context, tx mailbox.Tx, to string, robot parse.RobotKind) (bool, string, error) {
+	return o.MayAutoReplyKnowing(ctx, tx, to, robot, nil)
+}
+
+// MayAutoReplyKnowing is MayAutoReply with the desk's own addresses (desk
+// addresses and mailboxes, lower case) given, sparing their lookup; a nil
+// own looks them up.
+func (o *Outbox) MayAutoReplyKnowing(ctx context.Context, tx mailbox.Tx, to string, robot parse.RobotKind, own map[string]bool) (bool, string, error) {
 	to = mailbox.NormAddress(to)
 	if robot.IsRobot() {
 		return false, "automatic mail (" + string(robot) + ") gets no automatic answer", nil
@@ -219,15 +226,21 @@ func (o *Outbox) MayAutoReply(ctx context.Context, tx mailbox.Tx, to string, rob
 			return false, "the sender is a no-reply address", nil
 		}
 	}
-	if _, err := tx.AddressByEmail(ctx, to); err == nil {
-		return false, "the sender is one of the desk's own addresses", nil
-	} else if !desk.IsNotFound(err) {
-		return false, "", err
-	}
-	if _, err := tx.MailboxByAddress(ctx, to); err == nil {
-		return false, "the sender is one of the desk's own mailboxes", nil
-	} else if !desk.IsNotFound(err) {
-		return false, "", err
+	if own != nil {
+		if own[to] {
+			return false, "the sender is one of the desk's own addresses", nil
+		}
+	} else {
+		if _, err := tx.AddressByEmail(ctx, to); err == nil {
+			return false, "the sender is one of the desk's own addresses", nil
+		} else if !desk.IsNotFound(err) {
+			return false, "", err
+		}
+		if _, err := tx.MailboxByAddress(ctx, to); err == nil {
+			return false, "the sender is one of the desk's own mailboxes", nil
+		} else if !desk.IsNotFound(err) {
+			return false, "", err
+		}
 	}
 	n, err := tx.CountAuto(ctx, to, o.now().Add(-time.Hour))
 	if err != nil {
