@@ -162,6 +162,7 @@ type ticketView struct {
 	LiveURL   string
 	MaxUpload string
 	Mine      bool
+	Phases    *phasesView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -180,10 +181,14 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	t := tl.Ticket
+	ph, err := w.loadPhases(ctx, c.Actor, &t)
+	if err != nil {
+		return err
+	}
 	p := w.newPage(r, c, "workspace")
 	p.Title = t.Number + " — " + t.Subject
 	base := "/operatore/ticket/" + t.Number
-	v := &ticketView{Page: p, Ticket: t, Timeline: buildTimeline(&p, tl, base), Files: ticketFiles(tl), Links: tl.Links,
+	v := &ticketView{Page: p, Ticket: t, Timeline: buildTimeline(&p, tl, base, ph), Phases: ph, Files: ticketFiles(tl), Links: tl.Links,
 		Next: desk.NextStatuses(t.Status), Form: form, Errors: errs, MaxUpload: humanSize(w.maxUpload - 1<<20),
 		LiveURL: base + "/aggiornamenti?v=" + staffVersion(t), Mine: t.AssigneeID == c.Actor.UserID && t.AssigneeID != 0}
 	if v.Form == nil {
@@ -275,8 +280,11 @@ func (w *Web) ticketStatus(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 	form := map[string]string{"to": f.Get("to"), "cause_category": f.Get("cause_category"), "cause_text": f.Get("cause_text"), "reason": f.Get("reason")}
 	return w.ticketAction(rw, r, c, "to", form, func(number string) (string, error) {
 		to := desk.Status(f.Get("to"))
-		_, err := w.desk.Transition(r.Context(), c.Actor, number, desk.TransitionInput{To: to,
-			Cause: desk.Cause{Category: f.Get("cause_category"), Text: f.Get("cause_text")}, Reason: f.Get("reason")})
+		cause := desk.Cause{Category: f.Get("cause_category"), Text: f.Get("cause_text")}
+		if to == desk.StatusResolved {
+			return "ticket.status_changed", w.resolve(r.Context(), c.Actor, number, cause, f.Get("reason"))
+		}
+		_, err := w.desk.Transition(r.Context(), c.Actor, number, desk.TransitionInput{To: to, Cause: cause, Reason: f.Get("reason")})
 		return "ticket.status_changed", err
 	})
 }

@@ -32,6 +32,12 @@ type harness struct {
 
 func newHarness(t testing.TB, opts ...func(*Opts)) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, opts...)
+}
+
+// newHarnessWith runs setups on the fixture before the web UI is built.
+func newHarnessWith(t testing.TB, setups []func(testing.TB, *storetest.Fixture), opts ...func(*Opts)) *harness {
+	t.Helper()
 	db := storetest.OpenSQLite(t)
 	f := storetest.NewFixture(t, db)
 	ctx := context.Background()
@@ -49,6 +55,9 @@ func newHarness(t testing.TB, opts ...func(*Opts)) *harness {
 		if _, err := f.Desk.EnsureUser(ctx, desk.NewUser{Email: u.email, Name: u.name, Phone: u.phone, Role: u.role, OrgCode: u.org, Password: testPassword, InstallationAdmin: u.role == desk.RoleAdmin}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, fn := range setups {
+		fn(t, f)
 	}
 	logs := &bytes.Buffer{}
 	o := Opts{Desk: f.Desk, DB: db, Key: []byte("0123456789abcdef0123456789abcdef"),

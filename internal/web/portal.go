@@ -199,6 +199,7 @@ type requestView struct {
 	Errors    map[string]string
 	MaxUpload string
 	LiveURL   string
+	Phases    *phasesView
 }
 
 func (w *Web) request(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -216,10 +217,14 @@ func (w *Web) renderRequest(rw http.ResponseWriter, r *http.Request, c *reqCtx, 
 	if err != nil {
 		return err
 	}
+	ph, err := w.loadPhases(r.Context(), c.Actor, &tl.Ticket)
+	if err != nil {
+		return err
+	}
 	p := w.newPage(r, c, "requests")
 	p.Title = tl.Ticket.Number + " — " + tl.Ticket.Subject
 	v := &requestView{Page: p, Ticket: tl.Ticket, Form: form, Errors: errs, MaxUpload: humanSize(w.maxUpload - 1<<20),
-		Timeline: buildTimeline(&p, tl, "/richieste/"+number), Files: ticketFiles(tl)}
+		Timeline: buildTimeline(&p, tl, "/richieste/"+number, ph), Files: ticketFiles(tl), Phases: ph}
 	v.LiveURL = "/richieste/" + number + "/aggiornamenti?v=" + w.publicVersion(tl)
 	w.render(rw, r, status, "request", v)
 	return nil
@@ -252,7 +257,7 @@ func (w *Web) requestConfirm(rw http.ResponseWriter, r *http.Request, c *reqCtx)
 	if err := parseForm(rw, r); err != nil {
 		return desk.Errorf(desk.EInvalid, "bad form")
 	}
-	if _, err := w.desk.Transition(r.Context(), c.Actor, number, desk.TransitionInput{To: desk.StatusClosed}); err != nil {
+	if err := w.confirm(r.Context(), c.Actor, number); err != nil {
 		return w.requestActionError(rw, r, c, err, "confirm")
 	}
 	w.flash(r, c, "request.confirmed")
@@ -266,7 +271,7 @@ func (w *Web) requestReopen(rw http.ResponseWriter, r *http.Request, c *reqCtx) 
 		return desk.Errorf(desk.EInvalid, "bad form")
 	}
 	reason := r.PostForm.Get("reason")
-	if _, err := w.desk.Transition(r.Context(), c.Actor, number, desk.TransitionInput{To: desk.StatusOpen, Reason: reason}); err != nil {
+	if err := w.reopen(r.Context(), c.Actor, number, reason); err != nil {
 		return w.requestActionError(rw, r, c, err, "reason")
 	}
 	w.flash(r, c, "request.reopened")

@@ -42,7 +42,7 @@ var messageFields = map[string]bool{
 
 // buildTimeline merges a ticket's messages and events, oldest first (the
 // order of a conversation).
-func buildTimeline(p *Page, tl desk.Timeline, base string) timeline {
+func buildTimeline(p *Page, tl desk.Timeline, base string, ph *phasesView) timeline {
 	files := map[int64][]desk.Attachment{}
 	for _, a := range tl.Attachments {
 		if a.MessageID != 0 {
@@ -59,7 +59,7 @@ func buildTimeline(p *Page, tl desk.Timeline, base string) timeline {
 		if messageFields[e.Field] {
 			continue
 		}
-		out = append(out, entry{At: e.At, Kind: "event", Author: e.ActorName, Text: eventText(p, e), seq: e.ID})
+		out = append(out, entry{At: e.At, Kind: "event", Author: e.ActorName, Text: eventText(p, ph, e), seq: e.ID})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].At.Equal(out[j].At) {
@@ -75,7 +75,10 @@ func buildTimeline(p *Page, tl desk.Timeline, base string) timeline {
 }
 
 // eventText renders a history event as a sentence.
-func eventText(p *Page, e desk.Event) string {
+func eventText(p *Page, ph *phasesView, e desk.Event) string {
+	if s, ok := phaseEventText(p, ph, e); ok {
+		return s
+	}
 	none := p.T("value.none")
 	val := func(s string) string {
 		if s == "" {

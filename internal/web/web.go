@@ -63,6 +63,9 @@ type Opts struct {
 	// MaxUpload bounds a form post with attachments in bytes (default
 	// desk.DefaultAttachment plus 1 MiB for the other fields).
 	MaxUpload int64
+	// Workflow runs services' phases, approval gates, supplier calls and
+	// the verification with the requester; optional (see Workflow).
+	Workflow Workflow
 	// SessionLifetime is the absolute lifetime of a log-in (default 12 h).
 	SessionLifetime time.Duration
 	// LivePoll is how often a live-update stream polls the database
@@ -98,6 +101,7 @@ type Phone struct {
 // Web is the http.Handler of every page route.
 type Web struct {
 	desk      *desk.Desk
+	workflow  Workflow
 	db        *store.DB
 	assets    *static.Assets
 	log       *slog.Logger
@@ -131,7 +135,7 @@ func New(o Opts) (*Web, error) {
 	if len(o.Key) < 16 {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
-	w := &Web{desk: o.Desk, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
+	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
 		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{})}
 	if w.assets == nil {
 		a, err := static.New()
@@ -264,6 +268,7 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/escala", staffOnly, w.ticketEscalate)
 	h("POST /operatore/ticket/{number}/collega", staffOnly, w.ticketLink)
 	h("POST /operatore/ticket/{number}/unisci", staffOnly, w.ticketMerge)
+	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 
