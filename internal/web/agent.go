@@ -213,8 +213,9 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 }
 
 // agents lists the staff an agent may assign to. The desk has no method
-// for it yet (see docs/ui.md): this asks FindPeople for every address and
-// keeps the staff, which is good enough for a desk's few dozen agents.
+// for it yet: this asks FindPeople for the first 200 people by name and
+// keeps the staff, so in a large organisation some agents may be missing
+// from the list; the form also takes an e-mail typed by hand.
 func (w *Web) agents(ctx context.Context, a desk.Actor) []desk.PersonMatch {
 	people, err := w.desk.FindPeople(ctx, a, "@", 200)
 	if err != nil {
@@ -318,10 +319,14 @@ func (w *Web) ticketAssign(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		return desk.Errorf(desk.EInvalid, "bad form")
 	}
 	who := strings.TrimSpace(r.PostForm.Get("assignee"))
+	if other := strings.TrimSpace(r.PostForm.Get("assignee_email")); other != "" {
+		// Typed by hand: someone the list does not show.
+		who = other
+	}
 	if who == "me" {
 		who = c.Actor.Email
 	}
-	return w.ticketAction(rw, r, c, "assignee", map[string]string{"assignee": who}, func(number string) (string, error) {
+	return w.ticketAction(rw, r, c, "assignee", map[string]string{"assignee_email": r.PostForm.Get("assignee_email")}, func(number string) (string, error) {
 		_, err := w.desk.Update(r.Context(), c.Actor, number, desk.Changes{Assignee: &who})
 		return "ticket.assigned", err
 	})

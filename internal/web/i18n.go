@@ -372,6 +372,7 @@ var catalogue = map[string]texts{
 	"ticket.assign":          {"Assegnazione", "Assignment"},
 	"ticket.assign.me":       {"Prendi in carico", "Take it"},
 	"ticket.assign.to":       {"Assegna a", "Assign to"},
+	"ticket.assign.email":    {"oppure l'e-mail dell'operatore", "or the agent's e-mail"},
 	"ticket.assign.submit":   {"Assegna", "Assign"},
 	"ticket.status":          {"Stato", "Status"},
 	"ticket.status.to":       {"Nuovo stato", "New status"},

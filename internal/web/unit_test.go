@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -175,4 +177,25 @@ func TestTemplatesCheckedAtStartUp(t *testing.T) {
 	if _, err := loadTemplates(bad); err == nil {
 		t.Error("a broken template was accepted")
 	}
+}
+
+// TestDevTemplatesFromDisk: with Dev, an edited template shows at the next
+// request, without a restart.
+func TestDevTemplatesFromDisk(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, (&Web{}).templateFS()); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Opts) { o.Dev, o.TemplateDir = true, dir })
+	c := h.client()
+	mustContain(t, c.get("/login").Body, "Accedi al servizio")
+	p := filepath.Join(dir, "pages", "login.html")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), `{{ .T "login.heading" }}`, "Modificato a caldo", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/login").Body, "Modificato a caldo")
 }

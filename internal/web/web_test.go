@@ -577,7 +577,7 @@ func TestWorkspaceActions(t *testing.T) {
 	if res := a.post("/operatore/ticket/"+t1.Number+"/campi", url.Values{"priority": {"altissima"}}); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("bad priority: %d", res.StatusCode)
 	}
-	if res := a.post("/operatore/ticket/"+t1.Number+"/assegna", url.Values{"assignee": {"utente@example.it"}}); res.StatusCode != http.StatusUnprocessableEntity {
+	if res := a.post("/operatore/ticket/"+t1.Number+"/assegna", url.Values{"assignee": {""}, "assignee_email": {"utente@example.it"}}); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("assign to a requester: %d", res.StatusCode)
 	} else {
 		mustContain(t, res.Body, "non è un operatore")
