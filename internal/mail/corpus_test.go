@@ -273,3 +273,32 @@ func TestBounceOfOurMail(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGuardRefusal: when an approval gate refuses a status change mail
+// asks for, the message is still taken (not quarantined), the status
+// stays, and the mail log says why; tickets mail registers reach the
+// AfterCreate hook after commit.
+func TestGuardRefusal(t *testing.T) {
+	p := newProcEnv(t, storetest.OpenSQLite)
+	var created []string
+	var err error
+	p.mail, err = mail.NewWith(mail.Opts{Store: p.db, Key: []byte(testKey),
+		Guard: func(_ context.Context, _ desk.Tx, _ desk.Ticket, to desk.Status) error {
+			return desk.Errorf(desk.EConflict, "approval required before %s", to)
+		},
+		AfterCreate: func(_ context.Context, t desk.Ticket) { created = append(created, t.Number) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.ingest(t, mailtest.Message(requester, mail.NationalDeskAddress, "Rinnovo certificato (FE)", "Il certificato è scaduto."))
+	if r.Outcome != mailbox.OutTicket || !strings.Contains(r.Detail, "approval required") {
+		t.Fatalf("outcome %s (%s)", r.Outcome, r.Detail)
+	}
+	tk, _ := p.desk.Ticket(p.ctx, desk.SystemActor, r.TicketNumber)
+	if tk.Status != desk.StatusNew {
+		t.Errorf("status %s", tk.Status)
+	}
+	if len(created) != 1 || created[0] != r.TicketNumber {
+		t.Errorf("AfterCreate saw %v", created)
+	}
+}

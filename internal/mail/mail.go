@@ -37,6 +37,12 @@ type Opts struct {
 	// changed by incoming mail (desk.Opts has the same hooks).
 	OnCreated func(desk.Ticket)
 	Notify    func(ticketID int64)
+	// Guard and AfterCreate are the desk's hooks (desk.Desk.SetHooks):
+	// the guard is consulted by status changes mail makes (inside their
+	// transaction); AfterCreate runs after commit for each ticket mail
+	// registers.
+	Guard       desk.TransitionGuard
+	AfterCreate func(context.Context, desk.Ticket)
 	// RootCAs verifies IMAP and SMTP server certificates (nil: system).
 	RootCAs *x509.CertPool
 	// Dial and Sender replace the network (tests).
@@ -48,6 +54,7 @@ type Opts struct {
 
 // Mail is the e-mail channel.
 type Mail struct {
+	guard     desk.TransitionGuard
 	Sealer    *mailbox.Sealer
 	Outbox    *outbox.Outbox
 	Processor *intake.Processor
@@ -56,10 +63,24 @@ type Mail struct {
 	Reminders *outbox.Reminders
 }
 
-// New builds the e-mail channel of an app.
+// New builds the e-mail channel of an app, with the app's workflow hooks:
+// approval gates apply to the status changes mail makes, and tickets mail
+// registers start their service's phases.
 func New(a *app.App) (*Mail, error) {
-	return NewWith(Opts{Store: a.DB, Key: a.Key, Log: a.Log.With("component", "mail"), Registry: a.Metrics.Registry(),
-		BaseURL: a.Config.BaseURL})
+	log := a.Log.With("component", "mail")
+	o := Opts{Store: a.DB, Key: a.Key, Log: log, Registry: a.Metrics.Registry(), BaseURL: a.Config.BaseURL}
+	if a.Workflow != nil {
+		o.Guard = a.Workflow.GuardTransition
+		o.AfterCreate = func(ctx context.Context, t desk.Ticket) {
+			if t.ServiceID == 0 {
+				return
+			}
+			if _, err := a.Workflow.StartPhases(ctx, desk.SystemActor, t.Number); err != nil {
+				log.Error("start phases", "ticket", t.Number, "err", err)
+			}
+		}
+	}
+	return NewWith(o)
 }
 
 // NewWith builds the e-mail channel from explicit options.
@@ -83,7 +104,7 @@ func NewWith(o Opts) (*Mail, error) {
 		return nil, err
 	}
 	proc := intake.NewProcessor(intake.ProcessorOpts{Store: o.Store, Outbox: ob, Now: o.Now, Log: o.Log,
-		OnCreated: o.OnCreated, Notify: o.Notify})
+		OnCreated: o.OnCreated, Notify: o.Notify, Guard: o.Guard, AfterCreate: o.AfterCreate})
 	dial := o.Dial
 	if dial == nil {
 		dial = intake.IMAPDialer(o.RootCAs)
@@ -98,6 +119,7 @@ func NewWith(o Opts) (*Mail, error) {
 		o.Tune(&io, &wo)
 	}
 	return &Mail{
+		guard:     o.Guard,
 		Sealer:    sealer,
 		Outbox:    ob,
 		Processor: proc,
@@ -129,7 +151,7 @@ func (m *Mail) EnqueueStatus(ctx context.Context, tx desk.Tx, prev, next desk.Ti
 func (m *Mail) Reply(ctx context.Context, st desk.Store, a desk.Actor, number string, in desk.NewMessage) (desk.Message, error) {
 	var msg desk.Message
 	err := st.Update(ctx, func(tx desk.Tx) error {
-		d := desk.New(desk.Opts{Store: mailbox.Bind(tx)})
+		d := m.bound(tx)
 		var err error
 		if msg, err = d.AddMessage(ctx, a, number, in); err != nil {
 			return err
@@ -153,11 +175,20 @@ func (m *Mail) Transition(ctx context.Context, st desk.Store, a desk.Actor, numb
 		if err != nil {
 			return err
 		}
-		d := desk.New(desk.Opts{Store: mailbox.Bind(tx)})
+		d := m.bound(tx)
 		if next, err = d.Transition(ctx, a, number, in); err != nil {
 			return err
 		}
 		return m.Outbox.EnqueueStatus(ctx, tx, prev, next)
 	})
 	return next, err
+}
+
+// bound returns a desk running inside tx, with the approval guard.
+func (m *Mail) bound(tx desk.Tx) *desk.Desk {
+	d := desk.New(desk.Opts{Store: mailbox.Bind(tx)})
+	if m.guard != nil {
+		d.SetHooks(m.guard)
+	}
+	return d
 }

@@ -31,15 +31,17 @@ import (
 // crashes after the commit and before marking the message on the server
 // only marks it on restart.
 type Processor struct {
-	store     desk.Store
-	outbox    *outbox.Outbox
-	signer    thread.Signer
-	now       func() time.Time
-	maxAtt    int64
-	log       *slog.Logger
-	onCreated func(desk.Ticket)
-	notify    func(int64)
-	pecOpts   pec.Options
+	store       desk.Store
+	outbox      *outbox.Outbox
+	signer      thread.Signer
+	now         func() time.Time
+	maxAtt      int64
+	log         *slog.Logger
+	onCreated   func(desk.Ticket)
+	notify      func(int64)
+	guard       desk.TransitionGuard
+	afterCreate func(context.Context, desk.Ticket)
+	pecOpts     pec.Options
 }
 
 // ProcessorOpts configures a Processor.
@@ -56,6 +58,11 @@ type ProcessorOpts struct {
 	// changed, as desk.Opts's hooks are.
 	OnCreated func(desk.Ticket)
 	Notify    func(ticketID int64)
+	// Guard is consulted by every status change mail makes, inside its
+	// transaction (desk.Desk.SetHooks); AfterCreate runs after commit for
+	// every ticket registered.
+	Guard       desk.TransitionGuard
+	AfterCreate func(context.Context, desk.Ticket)
 	// PEC tunes the parsing of certified mail (trust anchors).
 	PEC pec.Options
 }
@@ -63,7 +70,7 @@ type ProcessorOpts struct {
 // NewProcessor returns a Processor.
 func NewProcessor(o ProcessorOpts) *Processor {
 	p := &Processor{store: o.Store, outbox: o.Outbox, signer: o.Outbox.Signer(), now: o.Now, maxAtt: o.MaxAttachment, log: o.Log,
-		onCreated: o.OnCreated, notify: o.Notify, pecOpts: o.PEC}
+		onCreated: o.OnCreated, notify: o.Notify, guard: o.Guard, afterCreate: o.AfterCreate, pecOpts: o.PEC}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -166,6 +173,9 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 			if p.onCreated != nil {
 				p.onCreated(t)
 			}
+			if p.afterCreate != nil {
+				p.afterCreate(ctx, t)
+			}
 		}
 		if p.notify != nil {
 			for _, id := range slices.Compact(in.changed) {
@@ -209,6 +219,11 @@ func (p *Processor) apply(ctx context.Context, dtx desk.Tx, in *incoming, cache 
 	in.d = desk.New(desk.Opts{Store: mailbox.Bind(dtx), Now: p.now, MaxAttachment: p.maxAtt,
 		OnCreated: func(t desk.Ticket) { in.created = append(in.created, t) },
 		Notify:    func(id int64) { in.changed = append(in.changed, id) }})
+	if p.guard != nil {
+		// Only the guard: afterCreate hooks open their own transactions
+		// and run after this one commits (see IngestBatch).
+		in.d.SetHooks(p.guard)
+	}
 	if err := in.process(ctx); err != nil {
 		return err
 	}
@@ -672,9 +687,12 @@ func (in *incoming) onTicket(ctx context.Context, t desk.Ticket, how string) err
 	}
 	switch {
 	case t.Status.Final() && in.mb.ClosedReply == mailbox.Reopen:
-		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusOpen,
-			Reason: "Riaperta da una risposta via e-mail / reopened by an e-mail reply"}); err != nil {
+		ok, err := in.transition(ctx, t, desk.StatusOpen, "Riaperta da una risposta via e-mail / reopened by an e-mail reply")
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return in.followUp(ctx, t, body, how)
 		}
 		in.set(mailbox.OutReopened, "reply to a "+string(t.Status)+" ticket (found by "+how+")")
 		return add()
@@ -684,22 +702,40 @@ func (in *incoming) onTicket(ctx context.Context, t desk.Ticket, how string) err
 		if err := add(); err != nil {
 			return err
 		}
-		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusClosed,
-			Reason: "Risoluzione confermata dal richiedente via e-mail / resolution confirmed by e-mail"}); err != nil {
-			return err
+		in.set(mailbox.OutMessage, "found by "+how)
+		ok, err := in.transition(ctx, t, desk.StatusClosed, "Risoluzione confermata dal richiedente via e-mail / resolution confirmed by e-mail")
+		if ok {
+			in.set(mailbox.OutConfirmed, "")
 		}
-		in.set(mailbox.OutConfirmed, "found by "+how)
-		return nil
+		return err
 	case t.Status == desk.StatusResolved:
-		if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusOpen,
-			Reason: "Riaperta: il richiedente segnala che il problema persiste / reopened by the requester's reply"}); err != nil {
+		in.set(mailbox.OutMessage, "found by "+how)
+		ok, err := in.transition(ctx, t, desk.StatusOpen, "Riaperta: il richiedente segnala che il problema persiste / reopened by the requester's reply")
+		if err != nil {
 			return err
 		}
-		in.set(mailbox.OutReopened, "reply to a resolved ticket (found by "+how+")")
+		if ok {
+			in.set(mailbox.OutReopened, "reply to a resolved ticket")
+		}
 		return add()
 	}
 	in.set(mailbox.OutMessage, "found by "+how)
 	return add()
+}
+
+// transition changes a ticket's status. When the domain (an approval gate,
+// say) refuses, nothing was written: the message is still taken, the
+// status stays, and the mail log says why (ok false, nil error).
+func (in *incoming) transition(ctx context.Context, t desk.Ticket, to desk.Status, reason string) (bool, error) {
+	_, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: to, Reason: reason})
+	if err == nil {
+		return true, nil
+	}
+	if desk.ErrorCode(err) == desk.EInternal {
+		return false, err
+	}
+	in.set("", fmt.Sprintf("status not changed to %s: %s", to, desk.ErrorMessage(err)))
+	return false, nil
 }
 
 // followUp opens a new ticket for a reply to a closed one, linked to it.
@@ -850,13 +886,17 @@ func (in *incoming) redirect(ctx context.Context, t desk.Ticket, dec route.Decis
 	}
 	data := outbox.Data{Office: office, Text: dec.Text}
 	note := fmt.Sprintf("Competente / competent: %s (%s, %s), provincia %s da / from %s.", office.Name, office.Address(), office.Code, province, source)
+	if ok, err := in.transition(ctx, t, desk.StatusRedirected, "Reindirizzata a / redirected to "+office.Name); err != nil || !ok {
+		if err != nil {
+			return false, err
+		}
+		// Refused: the ticket stays for an agent, who gets the note.
+		_, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true, Body: note})
+		return false, err
+	}
 	msg, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Kind: desk.MessageSystem, Channel: in.channel,
 		Body: note})
 	if err != nil {
-		return false, err
-	}
-	if _, err := in.d.Transition(ctx, desk.SystemActor, t.Number, desk.TransitionInput{To: desk.StatusRedirected,
-		Reason: "Reindirizzata a / redirected to " + office.Name}); err != nil {
 		return false, err
 	}
 	in.set(mailbox.OutRedirected, fmt.Sprintf("to %s <%s> (province %s from %s)", office.Name, office.Address(), province, source))
