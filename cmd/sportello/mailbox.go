@@ -155,7 +155,7 @@ func mailboxList(ctx context.Context, env *Env, args []string) error {
 	for _, mb := range boxes {
 		last := "mai / never"
 		if !mb.Health.LastOK.IsZero() {
-			last = mb.Health.LastOK.Local().Format("2006-01-02 15:04:05")
+			last = mb.Health.LastOK.In(rome()).Format("2006-01-02 15:04:05")
 		}
 		status := "ok"
 		switch {
@@ -177,13 +177,21 @@ func mailboxList(ctx context.Context, env *Env, args []string) error {
 		for _, ad := range addrs {
 			note := ""
 			if ad.Kind == mailbox.KindRetired && !ad.RetiredAt.IsZero() {
-				note = "dal / from " + ad.RetiredAt.Local().Format("2006-01-02")
+				note = "dal / from " + ad.RetiredAt.In(rome()).Format("2006-01-02")
 			}
 			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", ad.Address, orgs[ad.OrgID], ad.Kind, note)
 		}
 		return w.Flush()
 	}
 	return nil
+}
+
+// rome is the zone dates are shown in.
+func rome() *time.Location {
+	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
+		return l
+	}
+	return time.Local
 }
 
 func firstNonEmptyString(ss ...string) string {
@@ -384,7 +392,7 @@ func mailboxLog(ctx context.Context, env *Env, args []string) error {
 		if r := []rune(subj); len(r) > 50 {
 			subj = string(r[:49]) + "…"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Received.Local().Format("2006-01-02 15:04"), e.MailboxAddress, e.From,
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Received.In(rome()).Format("2006-01-02 15:04"), e.MailboxAddress, e.From,
 			subj, e.Outcome, e.TicketNumber, e.Detail)
 	}
 	return w.Flush()

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mailboxCmd runs "sportello mailbox …" in-process.
+func mailboxCmd(t *testing.T, args ...string) (error, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &errOut}
+	err := cmdMailbox(context.Background(), env, args)
+	return err, out.String(), errOut.String()
+}
+
+func TestMailboxCommand(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("SPORTELLO_DATABASE_URL", "")
+	t.Setenv("SPORTELLO_SECRET_KEY", "")
+	const secret = "p@ss:w/rd%"
+	imapURL := "imap://desk%40ente.it:p%40ss%3Aw%2Frd%25@127.0.0.1:1143/INBOX"
+	err, out, errOut := mailboxCmd(t, "add", "--data", data, "--address", "Desk@Ente.it", "--imap", imapURL,
+		"--smtp", "smtp://127.0.0.1:1587", "--retired", "vecchio@ente.it@2020-10-12,altro@ente.it", "--serves", "info@ente.it")
+	if err != nil || !strings.Contains(out, "desk@ente.it") || !strings.Contains(out, "collegata") {
+		t.Fatalf("add: %v\n%s\n%s", err, out, errOut)
+	}
+	if strings.Contains(out+errOut, "w/rd") || strings.Contains(out+errOut, "p%40ss") {
+		t.Fatalf("password printed:\n%s%s", out, errOut)
+	}
+	err, out, _ = mailboxCmd(t, "list", "--data", data)
+	if err != nil || !strings.Contains(out, "imap://desk%40ente.it:***@127.0.0.1:1143/INBOX") || strings.Contains(out, secret) ||
+		!strings.Contains(out, "vecchio@ente.it") || !strings.Contains(out, "2020-10-12") || !strings.Contains(out, "info@ente.it") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	// The same address again updates it; a URL without password keeps it.
+	err, out, _ = mailboxCmd(t, "add", "--data", data, "--address", "desk@ente.it", "--imap", "imap://desk%40ente.it@127.0.0.1:1143/Desk",
+		"--smtp", "smtps://127.0.0.1:1465", "--pec")
+	if err != nil || !strings.Contains(out, "aggiornata") || !strings.Contains(out, "Desk") {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	_, out, _ = mailboxCmd(t, "list", "--data", data)
+	if !strings.Contains(out, ":***@127.0.0.1:1143/Desk") || !strings.Contains(out, "true") {
+		t.Fatalf("after update:\n%s", out)
+	}
+	// Bad URLs are refused without repeating the password.
+	err, _, _ = mailboxCmd(t, "add", "--data", data, "--address", "x@ente.it", "--imap", "imap://u:topsecret@host:bad/", "--smtp", "smtp://h")
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("bad URL: %v", err)
+	}
+	// Rules: export, import, validation.
+	rules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rules, []byte(`[{"name":"BDNA","when":[{"field":"subject","any":["BDNA"]}],"then":{"priority":"high"}},
+		{"name":"rest","then":{"reply":"ack_triage"}}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err, out, _ := mailboxCmd(t, "rules", "import", "--data", data, rules); err != nil || !strings.Contains(out, "2 regole") {
+		t.Fatalf("import: %v %s", err, out)
+	}
+	if err, out, _ := mailboxCmd(t, "rules", "export", "--data", data); err != nil || !strings.Contains(out, `"BDNA"`) || !strings.Contains(out, `"ack_triage"`) {
+		t.Fatalf("export: %v %s", err, out)
+	}
+	if err := os.WriteFile(rules, []byte(`[{"name":"bad","then":{"priority":"asap"}}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err, _, _ := mailboxCmd(t, "rules", "import", "--data", data, rules); err == nil || !strings.Contains(err.Error(), "asap") {
+		t.Fatalf("invalid rule accepted: %v", err)
+	}
+	// Offices from an IPA-like CSV.
+	csvFile := filepath.Join(t.TempDir(), "enti.csv")
+	if err := os.WriteFile(csvFile, []byte("Codice_IPA;Denominazione_ente;Provincia;Mail1;Tipo_Mail1\n"+
+		"pref_fe;Prefettura di Ferrara;FE;protocollo.preffe@pec.interno.it;Pec\ncomune;Comune di Ferrara;FE;c@pec.it;Pec\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err, out, _ := mailboxCmd(t, "offices", "import", "--data", data, "--match", "prefettura", csvFile); err != nil || !strings.Contains(out, "1 uffici") {
+		t.Fatalf("offices import: %v %s", err, out)
+	}
+	if err, out, _ := mailboxCmd(t, "offices", "list", "--data", data); err != nil || !strings.Contains(out, "protocollo.preffe@pec.interno.it") {
+		t.Fatalf("offices list: %v %s", err, out)
+	}
+	if err, out, _ := mailboxCmd(t, "log", "--data", data, "--quarantine"); err != nil || !strings.Contains(out, "OUTCOME") {
+		t.Fatalf("log: %v %s", err, out)
+	}
+	// Remove.
+	if err, out, _ := mailboxCmd(t, "remove", "--data", data, "desk@ente.it"); err != nil || !strings.Contains(out, "scollegata") {
+		t.Fatalf("remove: %v %s", err, out)
+	}
+	if _, out, _ := mailboxCmd(t, "list", "--data", data); strings.Contains(strings.Split(out, "Indirizzi")[0], "desk@ente.it") {
+		t.Fatalf("removed mailbox still listed:\n%s", out)
+	}
+	if err, _, _ := mailboxCmd(t, "remove", "--data", data, "desk@ente.it"); err == nil {
+		t.Fatal("removing twice succeeds")
+	}
+	if err, _, errOut := mailboxCmd(t); err == nil || !strings.Contains(errOut, "mailbox add") {
+		t.Fatalf("usage: %v %s", err, errOut)
+	}
+}
