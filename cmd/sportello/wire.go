@@ -25,11 +25,13 @@ func wire(ctx context.Context, a *app.App) error {
 	}
 	a.Mount(transparency.Base, tr)
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a)})
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow})
 	if err != nil {
 		return err
 	}
 	a.Mount("/", w)
+	// Live-update streams outlast the shutdown timeout: end them first.
+	a.OnShutdown(func() { _ = w.Close() })
 	return nil
 }
 

@@ -47,8 +47,13 @@ type App struct {
 	// Jobs run while serving.
 	Jobs []Job
 
-	mounts []mount
+	mounts     []mount
+	onShutdown []func()
 }
+
+// OnShutdown registers fn to run when serve starts shutting down, before
+// waiting for requests in flight (long-lived streams end there).
+func (a *App) OnShutdown(fn func()) { a.onShutdown = append(a.onShutdown, fn) }
 
 type mount struct {
 	pattern string
@@ -218,6 +223,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	for _, fn := range a.onShutdown {
+		srv.RegisterOnShutdown(fn)
 	}
 	jobCtx, stopJobs := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

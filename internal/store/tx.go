@@ -253,7 +253,7 @@ func (t *q) FindUsers(ctx context.Context, orgIDs []int64, text string, limit in
 	args := []any{}
 	var cond string
 	if p := NormPhone(text); len(p) >= 3 && len(p)*2 >= len(strings.ReplaceAll(text, " ", "")) {
-		args = append(args, p+"%")
+		args = append(args, "%"+p+"%") // anywhere in the number: callers say the last digits
 		cond = "phone_norm LIKE $1"
 	} else {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text)) + "%"
