@@ -302,3 +302,31 @@ func TestGuardRefusal(t *testing.T) {
 		t.Errorf("AfterCreate saw %v", created)
 	}
 }
+
+// TestOwnMailComesBack: a copy of our own answer filed in the inbox, or
+// mail from one of the desk's addresses, opens nothing and joins nothing.
+func TestOwnMailComesBack(t *testing.T) {
+	p := newProcEnv(t, storetest.OpenSQLite)
+	first := p.ingest(t, mailtest.Message(requester, mail.NationalDeskAddress, "BDNA - prova", "testo"))
+	var ack mailbox.Outbound
+	err := mailbox.View(p.ctx, p.db, func(tx mailbox.Tx) error {
+		outs, err := tx.Outbounds(p.ctx, first.TicketID, nil, 0, 10)
+		if len(outs) == 1 {
+			ack, err = tx.OutboundByID(p.ctx, outs[0].ID)
+		}
+		return err
+	})
+	if err != nil || ack.ID == 0 {
+		t.Fatalf("no acknowledgement (%v)", err)
+	}
+	if r := p.ingest(t, ack.Raw); r.Outcome != mailbox.OutDuplicate {
+		t.Errorf("our own answer came back: %s (%s)", r.Outcome, r.Detail)
+	}
+	if r := p.ingest(t, mailtest.Message(mail.NationalDeskAddress, mail.NationalDeskAddress, "Prova interna", "x")); r.Outcome != mailbox.OutRobot {
+		t.Errorf("mail from the desk's own address: %s (%s)", r.Outcome, r.Detail)
+	}
+	tl, _ := p.desk.Timeline(p.ctx, desk.SystemActor, first.TicketNumber)
+	if len(tl.Messages) != 0 {
+		t.Errorf("%d messages added to the ticket", len(tl.Messages))
+	}
+}

@@ -494,6 +494,23 @@ func (in *incoming) process(ctx context.Context) error {
 	if in.pec != nil && in.pec.Kind == pec.KindReceipt {
 		return in.receipt(ctx)
 	}
+	// Our own mail coming back (a server that files sent mail in the
+	// inbox, a list that echoes): never a request, never answered.
+	if m.MessageID != "" {
+		if _, err := in.tx.OutboundByMessageID(ctx, m.MessageID); err == nil {
+			in.set(mailbox.OutDuplicate, "a copy of a message the desk sent")
+			return nil
+		} else if !desk.IsNotFound(err) {
+			return err
+		}
+	}
+	if _, _, err := in.cache.address(ctx, in.tx, ""); err != nil {
+		return err
+	}
+	if in.cache.own[m.From.Email] && m.Robot != parse.RobotBounce {
+		in.set(mailbox.OutRobot, "sent from one of the desk's own addresses: no ticket, no answer")
+		return nil
+	}
 	if m.Robot == parse.RobotBounce {
 		return in.bounce(ctx)
 	}
