@@ -266,3 +266,106 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
+
+// scope returns the organisations whose mail an actor may see: nil for
+// all (installation administrators and the system), the actor's own for an
+// organisation's administrator; EForbidden for everyone else.
+func scope(a desk.Actor) ([]int64, error) {
+	switch {
+	case a.System || a.InstallationAdmin:
+		return nil, nil
+	case a.Role == desk.RoleAdmin && a.OrgID != 0:
+		return []int64{a.OrgID}, nil
+	}
+	return nil, desk.Errorf(desk.EForbidden, "only administrators see the mail log")
+}
+
+// MailLog lists received mail (without raw bytes), newest first, as an
+// administrator may see it: what each message became (ticket, retired
+// address answered, quarantined with the reason…). Filter with
+// q.Outcomes (such as mailbox.OutQuarantined or mailbox.OutRetired),
+// q.MailboxID and the q.Before cursor.
+func MailLog(ctx context.Context, st desk.Store, a desk.Actor, q mailbox.LogQuery) ([]mailbox.Inbound, error) {
+	orgs, err := scope(a)
+	if err != nil {
+		return nil, err
+	}
+	q.OrgIDs = orgs
+	var out []mailbox.Inbound
+	err = mailbox.View(ctx, st, func(tx mailbox.Tx) error {
+		var err error
+		out, err = tx.MailLog(ctx, q)
+		return err
+	})
+	return out, err
+}
+
+// RawMessage returns a received message with its raw bytes (to download a
+// quarantined message, or PEC evidence), if the actor administers its
+// mailbox's organisation. Others get ENotFound.
+func RawMessage(ctx context.Context, st desk.Store, a desk.Actor, id int64) (mailbox.Inbound, error) {
+	if _, err := scope(a); err != nil {
+		return mailbox.Inbound{}, err
+	}
+	var in mailbox.Inbound
+	err := mailbox.View(ctx, st, func(tx mailbox.Tx) error {
+		var err error
+		if in, err = tx.InboundByID(ctx, id); err != nil {
+			return err
+		}
+		mb, err := tx.MailboxByID(ctx, in.MailboxID)
+		if err != nil {
+			return err
+		}
+		if !desk.CanAdminOrg(a, mb.OrgID) {
+			return desk.Errorf(desk.ENotFound, "received message not found")
+		}
+		return nil
+	})
+	return in, err
+}
+
+// Mailboxes lists the mailboxes an administrator may see, with their
+// health (passwords are never included: endpoints print as ***).
+func Mailboxes(ctx context.Context, st desk.Store, a desk.Actor) ([]mailbox.Mailbox, error) {
+	orgs, err := scope(a)
+	if err != nil {
+		return nil, err
+	}
+	var out []mailbox.Mailbox
+	err = mailbox.View(ctx, st, func(tx mailbox.Tx) error {
+		all, err := tx.Mailboxes(ctx, false)
+		for _, m := range all {
+			if orgs == nil || m.OrgID == orgs[0] {
+				out = append(out, m)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// TicketMail lists the mail sent for a ticket with what happened to each
+// message afterwards (bounces, PEC receipts), for the ticket page. The
+// caller checks that the actor may see the ticket.
+func TicketMail(ctx context.Context, st desk.Store, ticketID int64) ([]mailbox.Outbound, map[int64][]mailbox.OutEvent, error) {
+	var outs []mailbox.Outbound
+	events := map[int64][]mailbox.OutEvent{}
+	err := mailbox.View(ctx, st, func(tx mailbox.Tx) error {
+		var err error
+		if outs, err = tx.Outbounds(ctx, ticketID, nil, 0, 200); err != nil {
+			return err
+		}
+		for _, o := range outs {
+			evs, err := tx.OutEvents(ctx, o.ID)
+			if err != nil {
+				return err
+			}
+			if len(evs) > 0 {
+				events[o.ID] = evs
+			}
+		}
+		return nil
+	})
+	return outs, events, err
+}

@@ -330,3 +330,33 @@ func TestOwnMailComesBack(t *testing.T) {
 		t.Errorf("%d messages added to the ticket", len(tl.Messages))
 	}
 }
+
+func TestMailLogAccess(t *testing.T) {
+	p := newProcEnv(t, storetest.OpenSQLite)
+	r := p.ingest(t, mailtest.Message(requester, mail.NationalDeskRetired[0], "vecchio indirizzo", "x"))
+	var deskOrgID int64
+	_ = p.db.View(p.ctx, func(tx desk.Tx) error {
+		o, err := tx.OrgByCode(p.ctx, deskOrg)
+		deskOrgID = o.ID
+		return err
+	})
+	admin := desk.Actor{UserID: 1, OrgID: deskOrgID, Role: desk.RoleAdmin}
+	log, err := mail.MailLog(p.ctx, p.db, admin, mailbox.LogQuery{Outcomes: []mailbox.Outcome{mailbox.OutRetired}})
+	if err != nil || len(log) != 1 || log[0].ID != r.ID || log[0].Raw != nil {
+		t.Fatalf("org admin: %d entries (%v)", len(log), err)
+	}
+	other := desk.Actor{UserID: 2, OrgID: deskOrgID + 100, Role: desk.RoleAdmin}
+	if log, err := mail.MailLog(p.ctx, p.db, other, mailbox.LogQuery{}); err != nil || len(log) != 0 {
+		t.Errorf("another organisation's admin sees %d entries (%v)", len(log), err)
+	}
+	if _, err := mail.RawMessage(p.ctx, p.db, other, r.ID); desk.ErrorCode(err) != desk.ENotFound {
+		t.Errorf("another organisation's admin reads the raw message: %v", err)
+	}
+	if in, err := mail.RawMessage(p.ctx, p.db, admin, r.ID); err != nil || len(in.Raw) == 0 {
+		t.Errorf("raw: %v", err)
+	}
+	agent := desk.Actor{UserID: 3, OrgID: deskOrgID, Role: desk.RoleAgent}
+	if _, err := mail.MailLog(p.ctx, p.db, agent, mailbox.LogQuery{}); desk.ErrorCode(err) != desk.EForbidden {
+		t.Errorf("agent: %v", err)
+	}
+}
