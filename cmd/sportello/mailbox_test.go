@@ -3,10 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sportello/sportello/internal/app"
+	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail"
+	"github.com/sportello/sportello/internal/mail/mailtest"
 )
 
 // mailboxCmd runs "sportello mailbox …" in-process.
@@ -97,5 +105,119 @@ func TestMailboxCommand(t *testing.T) {
 	}
 	if err, _, errOut := mailboxCmd(t); err == nil || !strings.Contains(errOut, "mailbox add") {
 		t.Fatalf("usage: %v %s", err, errOut)
+	}
+}
+
+// TestMailboxAddWhileServing follows the Contract: a server runs (with the
+// mail jobs wired as wire.go does), "sportello mailbox add" connects a
+// mailbox on the same database from another store handle, and the server
+// reads it within 10 seconds.
+func TestMailboxAddWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	data := t.TempDir()
+	t.Setenv("SPORTELLO_DATABASE_URL", "")
+	t.Setenv("SPORTELLO_SECRET_KEY", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.Open(ctx, app.Config{DataDir: data}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	m, err := mail.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Jobs = append(a.Jobs, m.Jobs()...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+
+	srv := mailtest.StartIMAP(t)
+	smtpSrv := mailtest.StartSMTP(t)
+	srv.Deliver(t, mailtest.Message("Mario Rossi <mario.rossi@comune.example.it>", "desk@ente.example.it", "Stampante guasta", "Non stampa."))
+	start := time.Now()
+	if err, out, errOut := mailboxCmd(t, "add", "--data", data, "--address", "desk@ente.example.it", "--imap", srv.URL(), "--smtp", smtpSrv.URL()); err != nil {
+		t.Fatalf("add: %v\n%s%s", err, out, errOut)
+	}
+	for {
+		p, err := a.Desk.ListTickets(ctx, desk.SystemActor, desk.ListQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) == 1 {
+			if p.Items[0].Channel != desk.ChannelEmail || p.Items[0].Subject != "Stampante guasta" {
+				t.Fatalf("ticket %+v", p.Items[0])
+			}
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the running server did not read the new mailbox within 10 seconds")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ticket registered %s after mailbox add", time.Since(start).Round(10*time.Millisecond))
+	smtpSrv.Wait(t, 1, 10*time.Second) // the acknowledgement
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMailDemo loads the national desk's mail configuration on top of the
+// demo (as the demo command should): every rule keeps its service or
+// queue, the directory has the Prefecture of Ferrara, and a mailbox for
+// the desk's address lands in the national desk's organisation.
+func TestMailDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the demo")
+	}
+	data := t.TempDir()
+	t.Setenv("SPORTELLO_DATABASE_URL", "")
+	t.Setenv("SPORTELLO_SECRET_KEY", "")
+	if code, _, errOut := sportello(t, "demo", "--data", data, "--tickets", "0"); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	ctx := context.Background()
+	a, err := app.Open(ctx, app.Config{DataDir: data}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for i := 0; i < 2; i++ { // idempotent
+		if err := mail.LoadDemo(ctx, a.DB, demoNational, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules, err := mail.Rules(ctx, a.DB, demoNational)
+	if err != nil || len(rules) != 4 {
+		t.Fatalf("%d rules (%v)", len(rules), err)
+	}
+	want := []string{"rinnovo-certificato-bdna", "bdna", "informazioni", ""}
+	for i, r := range rules {
+		if r.Then.Service != want[i] {
+			t.Errorf("rule %q: service %q, want %q (is the catalogue loaded?)", r.Name, r.Then.Service, want[i])
+		}
+	}
+	if rules[3].Then.Queue != "smistamento" {
+		t.Errorf("triage rule queue %q", rules[3].Then.Queue)
+	}
+	a.Close()
+	if err, _, errOut := mailboxCmd(t, "add", "--data", data, "--address", mail.NationalDeskAddress, "--imap", "imap://u:p@127.0.0.1:1/INBOX",
+		"--smtp", "smtp://127.0.0.1:1"); err != nil {
+		t.Fatalf("add: %v %s", err, errOut)
+	}
+	_, out, _ := mailboxCmd(t, "list", "--data", data)
+	if !strings.Contains(out, demoNational) || !strings.Contains(out, "progettoantimafia@desk.example.it") {
+		t.Errorf("list:\n%s", out)
+	}
+	_, out, _ = mailboxCmd(t, "offices", "list", "--data", data)
+	if !strings.Contains(out, "protocollo.preffe@pec.interno.it") {
+		t.Errorf("offices:\n%s", out)
 	}
 }
