@@ -1,6 +1,7 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -9,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jhillyerd/enmime/v2"
+
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/mail/mailbox"
 	"github.com/sportello/sportello/internal/mail/mailtest"
+	"github.com/sportello/sportello/internal/mail/outbox"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/store/storetest"
 )
@@ -358,5 +362,74 @@ func TestMailLogAccess(t *testing.T) {
 	agent := desk.Actor{UserID: 3, OrgID: deskOrgID, Role: desk.RoleAgent}
 	if _, err := mail.MailLog(p.ctx, p.db, agent, mailbox.LogQuery{}); desk.ErrorCode(err) != desk.EForbidden {
 		t.Errorf("agent: %v", err)
+	}
+}
+
+// TestReminders: a ticket waiting on its requester for longer than After
+// gets one reminder per waiting period.
+func TestReminders(t *testing.T) {
+	p := newProcEnv(t, storetest.OpenSQLite)
+	r := p.ingest(t, mailtest.Message(requester, mail.NationalDeskAddress, "BDNA - attesa", "x"))
+	if _, err := p.desk.Transition(p.ctx, desk.SystemActor, r.TicketNumber, desk.TransitionInput{To: desk.StatusWaitingRequester}); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(4 * 24 * time.Hour)
+	rem := outbox.NewReminders(outbox.ReminderOpts{Store: p.db, Outbox: p.mail.Outbox, Now: func() time.Time { return later }})
+	for i, want := range []int{1, 0} {
+		n, err := rem.RunOnce(p.ctx)
+		if err != nil || n != want {
+			t.Fatalf("run %d: %d reminders (%v), want %d", i, n, err, want)
+		}
+	}
+	early := outbox.NewReminders(outbox.ReminderOpts{Store: p.db, Outbox: p.mail.Outbox})
+	if n, _ := early.RunOnce(p.ctx); n != 0 {
+		t.Errorf("%d reminders before the ticket waited long enough", n)
+	}
+	err := mailbox.View(p.ctx, p.db, func(tx mailbox.Tx) error {
+		last, err := tx.LastOutbound(p.ctx, r.TicketID, outbox.KindReminder)
+		if err == nil && !strings.Contains(last.Subject, r.TicketNumber) {
+			t.Errorf("reminder subject %q", last.Subject)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPlusReplyTo: with PlusReplyTo, an answer sent to the signed plus
+// address joins the ticket even without references or subject tag; a
+// forged tag does not.
+func TestPlusReplyTo(t *testing.T) {
+	p := newProcEnv(t, storetest.OpenSQLite)
+	var err error
+	if p.mail, err = mail.NewWith(mail.Opts{Store: p.db, Key: []byte(testKey), PlusReplyTo: true}); err != nil {
+		t.Fatal(err)
+	}
+	first := p.ingest(t, mailtest.Message(requester, mail.NationalDeskAddress, "BDNA - prova", "x"))
+	var raw []byte
+	_ = mailbox.View(p.ctx, p.db, func(tx mailbox.Tx) error {
+		outs, err := tx.Outbounds(p.ctx, first.TicketID, nil, 0, 10)
+		if err == nil && len(outs) == 1 {
+			o, _ := tx.OutboundByID(p.ctx, outs[0].ID)
+			raw = o.Raw
+		}
+		return err
+	})
+	env, err := enmime.ReadEnvelope(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo := strings.Trim(env.GetHeader("Reply-To"), "<> ")
+	if !strings.HasPrefix(replyTo, "assistenza+t."+first.TicketNumber+".") {
+		t.Fatalf("Reply-To %q", replyTo)
+	}
+	r := p.ingest(t, mailtest.Message("collega@comune.example.it", replyTo, "informazione", "La utenza è di un collega."))
+	if r.TicketNumber != first.TicketNumber || r.Outcome != mailbox.OutMessage {
+		t.Errorf("plus-address reply: %s %s (%s)", r.Outcome, r.TicketNumber, r.Detail)
+	}
+	forged := strings.Replace(replyTo, ".", "x", 2)
+	if r := p.ingest(t, mailtest.Message("collega@comune.example.it", forged, "informazione", "x")); r.TicketNumber == first.TicketNumber {
+		t.Error("a forged plus address joined the ticket")
 	}
 }

@@ -48,6 +48,11 @@ type Opts struct {
 	// Dial and Sender replace the network (tests).
 	Dial   intake.Dialer
 	Sender outbox.Sender
+	// PlusReplyTo adds a Reply-To carrying a signed reply token as a plus
+	// address (assistenza+t.2026-000123.SIG@…), for mail servers that
+	// deliver user+tag@ to user@: replies thread even when the client
+	// drops every reference.
+	PlusReplyTo bool
 	// Tune adjusts the job settings (tests use short leases and polls).
 	Tune func(*intake.Opts, *outbox.WorkerOpts)
 }
@@ -99,7 +104,7 @@ func NewWith(o Opts) (*Mail, error) {
 	if err != nil {
 		return nil, err
 	}
-	ob, err := outbox.New(outbox.Opts{Signer: signer, Now: o.Now, BaseURL: o.BaseURL, Log: o.Log})
+	ob, err := outbox.New(outbox.Opts{Signer: signer, Now: o.Now, BaseURL: o.BaseURL, Log: o.Log, PlusReplyTo: o.PlusReplyTo})
 	if err != nil {
 		return nil, err
 	}
