@@ -15,7 +15,7 @@ import (
 // route, thread, desk, store): it must never fail or panic, and every
 // message must end recorded with an outcome.
 //
-//	go test ./internal/mail -run '^$' -fuzz FuzzIngest -fuzztime 30s
+//	go test ./internal/mail -run '^$' -fuzz FuzzIngest -fuzztime 30s -fuzzminimizetime 5s
 func FuzzIngest(f *testing.F) {
 	files, _ := filepath.Glob("parse/testdata/*.eml")
 	for _, name := range files {
@@ -27,6 +27,8 @@ func FuzzIngest(f *testing.F) {
 	f.Add(mailtest.Message("a@b.it", mail.NationalDeskRetired[0], "Re: [#2026-000001] x", "y", "In-Reply-To: <t.2026-000001.a.b@desk.example.it>"))
 	f.Add([]byte("From: x@y.it\r\n\r\n"))
 	f.Add([]byte{})
+	// Each input goes through the database: keep -fuzzminimizetime short,
+	// or minimising one interesting input takes the whole run.
 	p := newProcEnv(f, storetest.OpenSQLite)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p.uid++
