@@ -38,7 +38,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a durat
 		./internal/mail/parse:FuzzParse \
 		./internal/mail/pec:FuzzParseDaticert \
 		./internal/mail/pec:FuzzParse \
-		./internal/catalog:FuzzImport ; do \
+		./internal/catalog:FuzzImport \
+		./internal/mail:FuzzIngest ; do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \

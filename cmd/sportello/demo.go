@@ -9,6 +9,7 @@ import (
 
 	"github.com/sportello/sportello/internal/app"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/workflow"
 )
 
@@ -84,6 +85,10 @@ func loadDemo(ctx context.Context, a *app.App, tickets int, say func(string, ...
 	say("catalogo dei servizi…\n")
 	if err := a.Workflow.LoadSeeds(ctx); err != nil {
 		return fmt.Errorf("catalogue: %w", err)
+	}
+	say("posta del service desk nazionale…\n")
+	if err := mail.LoadDemo(ctx, a.DB, demoNational, time.Now()); err != nil {
+		return fmt.Errorf("mail demo: %w", err)
 	}
 	say("account…\n")
 	for _, acc := range demoAccounts {

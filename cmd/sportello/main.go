@@ -33,6 +33,7 @@ func commands() []command {
 		{"migrate", "aggiorna lo schema del database / apply database migrations", cmdMigrate},
 		{"token", "crea o revoca token API / create or revoke API tokens", cmdToken},
 		{"backup", "copia coerente del database / consistent database backup", cmdBackup},
+		{"mailbox", "collega caselle di posta e regole / connect mailboxes and routing rules", cmdMailbox},
 		{"catalogue", "esporta o importa il catalogo dei servizi / export or import the service catalogue", cmdCatalogue},
 		{"generate", "genera ticket realistici per i benchmark / generate tickets for benchmarks", cmdGenerate},
 		{"load", "misura un server in esecuzione / load-test a running server", cmdLoad},

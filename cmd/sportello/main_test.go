@@ -101,6 +101,13 @@ func TestWholeProduct(t *testing.T) {
 	if items := page["items"].([]any); len(items) == 0 || items[0].(map[string]any)["number"] != num {
 		t.Fatalf("search did not find %s: %v", num, page)
 	}
+	// A staff reply and a resolution go through the e-mail hooks.
+	if code, out := call("POST", "/api/v1/tickets/"+num+"/comments", `{"body":"Abbiamo ripristinato le credenziali."}`); code != 201 {
+		t.Fatalf("reply: %d %v", code, out)
+	}
+	if code, out := call("POST", "/api/v1/tickets/"+num+"/transitions", `{"to":"resolved","cause":{"category":"account","text":"Password scaduta"}}`); code != 200 {
+		t.Fatalf("resolve: %d %v", code, out)
+	}
 	_, hist := call("GET", "/api/v1/tickets/"+num+"/history", "")
 	if len(hist["items"].([]any)) == 0 {
 		t.Fatal("no history")

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/app"
+	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/web"
 	"github.com/sportello/sportello/internal/web/static"
 	"github.com/sportello/sportello/internal/web/transparency"
@@ -12,6 +14,15 @@ import (
 
 // wire mounts the surfaces and jobs that serve runs beyond the API.
 func wire(ctx context.Context, a *app.App) error {
+	// The e-mail channel: intake, outbox sender and reminders run as jobs;
+	// staff replies and status changes queue their e-mails in the same
+	// transaction, whichever surface made them.
+	m, err := mail.New(a)
+	if err != nil {
+		return err
+	}
+	a.Jobs = append(a.Jobs, m.Jobs()...)
+	a.Desk.SetTxHooks(desk.TxHooks{OnMessage: m.EnqueueReply, OnStatus: m.EnqueueStatus})
 	assets, err := static.New()
 	if err != nil {
 		return err

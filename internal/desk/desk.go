@@ -62,6 +62,34 @@ type Desk struct {
 	// Hooks set once at wiring time, before serving (see SetHooks).
 	guard       TransitionGuard
 	afterCreate []func(context.Context, Ticket)
+	txHooks     TxHooks
+}
+
+// TxHooks run inside the transaction of a change, so that what they write
+// (the outbox row of an e-mail) commits or rolls back with it.
+type TxHooks struct {
+	// OnMessage runs after a reply or note is stored.
+	OnMessage func(ctx context.Context, tx Tx, t Ticket, m Message) error
+	// OnStatus runs after a ticket's status changed.
+	OnStatus func(ctx context.Context, tx Tx, prev, next Ticket) error
+}
+
+// SetTxHooks installs the in-transaction hooks. Call it before the desk is shared.
+func (d *Desk) SetTxHooks(h TxHooks) { d.txHooks = h }
+
+// Bound returns a desk with the same rules and hooks working on another
+// store (a transaction already open, in the workflow engine) and reporting
+// changes to notify.
+func (d *Desk) Bound(st Store, notify func(int64)) *Desk {
+	return &Desk{store: st, now: d.now, maxAtt: d.maxAtt, hasher: d.hasher, notify: notify,
+		guard: d.guard, txHooks: d.txHooks}
+}
+
+func (d *Desk) statusHook(ctx context.Context, tx Tx, prev, next Ticket) error {
+	if d.txHooks.OnStatus == nil || prev.Status == next.Status {
+		return nil
+	}
+	return d.txHooks.OnStatus(ctx, tx, prev, next)
 }
 
 // TransitionGuard may refuse a status change inside its transaction (the

@@ -93,6 +93,14 @@ func (d *Desk) AddMessage(ctx context.Context, a Actor, number string, in NewMes
 		if err := tx.InsertEvents(ctx, evs); err != nil {
 			return err
 		}
+		if d.txHooks.OnMessage != nil {
+			if err := d.txHooks.OnMessage(ctx, tx, next, m); err != nil {
+				return err
+			}
+		}
+		if err := d.statusHook(ctx, tx, t, next); err != nil {
+			return err
+		}
 		tid = t.ID
 		return tx.Reindex(ctx, t.ID)
 	})
@@ -320,7 +328,10 @@ func (d *Desk) mutateTx(ctx context.Context, a Actor, number string, fn mutation
 			return err
 		}
 		out, err = tx.TicketByID(ctx, prev.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return d.statusHook(ctx, tx, prev, out)
 	})
 	if err != nil {
 		return Ticket{}, err

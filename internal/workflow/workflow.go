@@ -150,10 +150,10 @@ type txStore struct{ tx desk.Tx }
 func (s txStore) Update(_ context.Context, fn func(desk.Tx) error) error { return fn(s.tx) }
 func (s txStore) View(_ context.Context, fn func(desk.Tx) error) error   { return fn(s.tx) }
 
-// deskIn returns a desk.Desk working inside tx, with the engine's clock;
-// its change notifications wait for the commit.
+// deskIn returns a desk.Desk working inside tx, with the desk's rules,
+// clock and hooks; its change notifications wait for the commit.
 func (e *Engine) deskIn(tx Tx) *desk.Desk {
-	return desk.New(desk.Opts{Store: txStore{tx}, Now: e.desk.Now, Notify: func(id int64) { e.changed(tx, id) }})
+	return e.desk.Bound(txStore{tx}, func(id int64) { e.changed(tx, id) })
 }
 
 func (e *Engine) changed(tx Tx, ticketID int64) {
