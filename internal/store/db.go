@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -66,6 +67,11 @@ type DB struct {
 	ddl   *sql.DB
 	ddlMu sync.Mutex
 	seqs  sync.Map
+
+	// SQLite only: read connections with their prepared statements.
+	readers  chan *readerConn
+	readerMu sync.Mutex
+	nReaders int
 }
 
 // Stats are counters exported as metrics.
@@ -84,7 +90,7 @@ func IsPostgresURL(u string) bool {
 
 // Open opens (creating if needed) and migrates the database.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	db := &DB{maxBatch: cfg.MaxBatch, closing: make(chan struct{})}
+	db := &DB{maxBatch: cfg.MaxBatch, closing: make(chan struct{}), readers: make(chan *readerConn, maxReaders)}
 	if db.maxBatch <= 0 {
 		db.maxBatch = 256
 	}
@@ -193,6 +199,20 @@ func (db *DB) Close() error {
 		}
 	})
 	db.wg.Wait()
+	db.readerMu.Lock()
+	for db.nReaders > 0 {
+		select {
+		case rc := <-db.readers:
+			for _, st := range rc.stmts {
+				st.Close()
+			}
+			rc.conn.Close()
+			db.nReaders--
+		default:
+			db.nReaders = 0 // readers still in use are closed with the pool
+		}
+	}
+	db.readerMu.Unlock()
 	return db.closeDBs()
 }
 
@@ -224,12 +244,70 @@ func (db *DB) View(ctx context.Context, fn func(desk.Tx) error) error {
 	if db.dialect == Postgres {
 		return fn(&q{db: db, x: db.read})
 	}
-	tx, err := db.read.BeginTx(ctx, nil)
+	rc, err := db.reader(ctx)
 	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+		return fmt.Errorf("read connection: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only
-	return fn(&q{db: db, x: tx, tx: tx})
+	err = fn(&q{db: db, x: rc.conn, conn: rc.conn, stmts: rc.stmts})
+	db.release(rc, err)
+	return err
+}
+
+// readerConn is an SQLite read connection with its prepared statements.
+// SQLite views read in autocommit mode: each statement sees the latest
+// commit, which is what the desk's reads need, and statements stay
+// prepared across views (database/sql would re-prepare them per
+// transaction).
+type readerConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+// maxReaders bounds the SQLite read connections.
+const maxReaders = 8
+
+func (db *DB) reader(ctx context.Context) (*readerConn, error) {
+	select {
+	case rc := <-db.readers:
+		return rc, nil
+	default:
+	}
+	db.readerMu.Lock()
+	if db.nReaders < maxReaders {
+		db.nReaders++
+		db.readerMu.Unlock()
+		c, err := db.read.Conn(ctx)
+		if err != nil {
+			db.readerMu.Lock()
+			db.nReaders--
+			db.readerMu.Unlock()
+			return nil, err
+		}
+		return &readerConn{conn: c, stmts: map[string]*sql.Stmt{}}, nil
+	}
+	db.readerMu.Unlock()
+	select {
+	case rc := <-db.readers:
+		return rc, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release returns a reader to the pool, or drops it if its connection
+// broke (a closed database, an interrupted statement).
+func (db *DB) release(rc *readerConn, err error) {
+	if err != nil && (errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		for _, st := range rc.stmts {
+			st.Close()
+		}
+		rc.conn.Close()
+		db.readerMu.Lock()
+		db.nReaders--
+		db.readerMu.Unlock()
+		return
+	}
+	db.readers <- rc
 }
 
 // Update runs fn in a write transaction.
@@ -329,6 +407,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	single := len(batch) == 1
 	stmts := map[string]*sql.Stmt{} // closed with the transaction
+	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -340,10 +419,10 @@ func (db *DB) runBatch(batch []*writeReq) {
 				continue
 			}
 		}
-		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, stmts: stmts}
+		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, stmts: stmts, batch: b}
 		err := safeCall(r.fn, queriers[i])
 		if err == nil {
-			err = queriers[i].flushCounts(r.ctx)
+			b.merge(queriers[i])
 		}
 		results[i] = err
 		if single {
@@ -367,6 +446,11 @@ func (db *DB) runBatch(batch []*writeReq) {
 		batch[0].done <- results[0]
 		return
 	}
+	if err := b.flush(ctx, &q{db: db, x: tx, tx: tx, write: true, stmts: stmts}); err != nil {
+		_ = tx.Rollback()
+		fail(fmt.Errorf("batch counters: %w", err))
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
 		return
@@ -377,6 +461,40 @@ func (db *DB) runBatch(batch []*writeReq) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// batchState is what the calls of one SQLite group-commit batch share:
+// ticket numbers are allocated in memory from the counter read once (the
+// batch holds the database's write lock, so no other process can
+// interleave) and written back once; counter changes are summed and
+// written once. A call that fails only leaves a gap in the numbers.
+type batchState struct {
+	counts map[countKey]int
+	seqs   map[int]int64 // year → last number allocated in this batch
+}
+
+// merge adds a successful call's counter changes to the batch.
+func (b *batchState) merge(t *q) {
+	for k, d := range t.counts {
+		k.shard = 0 // one writer: no hot-row contention to spread
+		b.counts[k] += d
+	}
+	t.counts = nil
+}
+
+// flush writes the batch's counters and ticket number counters.
+func (b *batchState) flush(ctx context.Context, t *q) error {
+	t.counts = b.counts
+	if err := t.flushCounts(ctx); err != nil {
+		return err
+	}
+	for year, v := range b.seqs {
+		if _, err := t.exec(ctx, `INSERT INTO ticket_seq (year, value) VALUES ($1, $2)
+			ON CONFLICT (year) DO UPDATE SET value = MAX(ticket_seq.value, excluded.value)`, year, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // execCached runs a statement prepared once per batch.

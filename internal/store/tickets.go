@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -24,6 +25,18 @@ func (t *q) NextTicketSeq(ctx context.Context, year int) (int64, error) {
 		var v int64
 		err = t.row(ctx, "SELECT nextval($1)", seq).Scan(&v)
 		return v, err
+	}
+	if t.batch != nil {
+		v, ok := t.batch.seqs[year]
+		if !ok {
+			err := t.row(ctx, "SELECT value FROM ticket_seq WHERE year = $1", year).Scan(&v)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return 0, err
+			}
+		}
+		v++
+		t.batch.seqs[year] = v
+		return v, nil
 	}
 	var v int64
 	err := t.row(ctx, `INSERT INTO ticket_seq (year, value) VALUES ($1, 1)

@@ -30,8 +30,13 @@ type q struct {
 	// prepared statements (shared by the calls of one SQLite batch).
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// conn is the reader connection behind x in SQLite views; its
+	// statements stay prepared for the connection's life.
+	conn *sql.Conn
 	// counts holds counter changes until flushCounts.
 	counts map[countKey]int
+	// batch is the SQLite group-commit batch this call belongs to.
+	batch *batchState
 }
 
 var _ desk.Tx = (*q)(nil)
@@ -66,9 +71,9 @@ func (t *q) row(ctx context.Context, query string, args ...any) *sql.Row {
 	return t.x.QueryRowContext(ctx, t.db.rebind(query), args...)
 }
 
-// stmt returns a statement prepared once per write transaction, on
-// SQLite where preparing is a large part of a small statement's cost and a
-// group-commit batch repeats the same statements many times (pgx caches
+// stmt returns a prepared statement from the cache, on SQLite where
+// preparing is a large part of a small statement's cost: writes prepare
+// once per group-commit batch, readers once per connection (pgx caches
 // prepared statements on PostgreSQL by itself). Queries built dynamically
 // (ticket lists, people lookup) bypass it.
 func (t *q) stmt(ctx context.Context, query string) *sql.Stmt {
@@ -78,8 +83,14 @@ func (t *q) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st, ok := t.stmts[query]; ok {
 		return st
 	}
-	st, err := t.tx.PrepareContext(ctx, t.db.rebind(query))
-	if err != nil {
+	var st *sql.Stmt
+	var err error
+	if t.tx != nil {
+		st, err = t.tx.PrepareContext(ctx, t.db.rebind(query))
+	} else if t.conn != nil {
+		st, err = t.conn.PrepareContext(ctx, t.db.rebind(query))
+	}
+	if err != nil || st == nil {
 		return nil // let the plain path report the error
 	}
 	t.stmts[query] = st
