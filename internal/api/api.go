@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/httpstatus"
 	"github.com/sportello/sportello/internal/workflow"
 )
 
@@ -151,27 +152,6 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, desk.Actor) erro
 	})
 }
 
-// status maps domain error codes to HTTP status codes: the one place.
-func status(code desk.Code) int {
-	switch code {
-	case desk.EInvalid:
-		return http.StatusBadRequest
-	case desk.EUnauthorized:
-		return http.StatusUnauthorized
-	case desk.EForbidden:
-		return http.StatusForbidden
-	case desk.ENotFound:
-		return http.StatusNotFound
-	case desk.EConflict:
-		return http.StatusConflict
-	case desk.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case desk.ERateLimited:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
-
 // ErrorBody is the JSON shape of every error.
 type ErrorBody struct {
 	Code    desk.Code `json:"code"`
@@ -196,7 +176,7 @@ func writeError(w http.ResponseWriter, err error, log *slog.Logger) {
 		body.Message = "internal error; quote error id " + body.ID + " to the administrator"
 		log.Error("api internal error", "error_id", body.ID, "err", err)
 	}
-	writeJSON(w, status(code), body)
+	writeJSON(w, httpstatus.Of(code), body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

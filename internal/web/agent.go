@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/httpstatus"
 )
 
 // listLimit is the number of tickets per page of the workspace list.
@@ -248,7 +249,7 @@ func (w *Web) ticketAction(rw http.ResponseWriter, r *http.Request, c *reqCtx, f
 	}
 	st := http.StatusUnprocessableEntity
 	if code := desk.ErrorCode(err); code == desk.EConflict || code == desk.EForbidden {
-		st = httpStatus(code)
+		st = httpstatus.Of(code)
 	}
 	return w.renderTicket(rw, r, c, st, form, map[string]string{field: msg})
 }
@@ -260,7 +261,7 @@ func (w *Web) ticketMessage(rw http.ResponseWriter, r *http.Request, c *reqCtx) 
 		if !ok {
 			return err
 		}
-		return w.renderTicket(rw, r, c, httpStatus(desk.ErrorCode(err)), nil, map[string]string{"body": msg})
+		return w.renderTicket(rw, r, c, httpstatus.Of(desk.ErrorCode(err)), nil, map[string]string{"body": msg})
 	}
 	body := r.PostFormValue("body")
 	internal := r.PostFormValue("kind") == "note"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/httpstatus"
 )
 
 // noService is the value of the service chooser for "I don't know which":
@@ -285,7 +286,7 @@ func (w *Web) requestActionError(rw http.ResponseWriter, r *http.Request, c *req
 	if !ok {
 		return err
 	}
-	return w.renderRequest(rw, r, c, httpStatus(desk.ErrorCode(err)), map[string]string{"reason": r.PostForm.Get("reason")}, map[string]string{field: msg})
+	return w.renderRequest(rw, r, c, httpstatus.Of(desk.ErrorCode(err)), map[string]string{"reason": r.PostForm.Get("reason")}, map[string]string{field: msg})
 }
 
 // attachment serves a file of a ticket the user may see, through the

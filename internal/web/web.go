@@ -31,6 +31,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/httpstatus"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/web/static"
 )
@@ -328,34 +329,13 @@ func (w *Web) fail(rw http.ResponseWriter, r *http.Request, c *reqCtx, err error
 		return
 	}
 	code := desk.ErrorCode(err)
-	st := httpStatus(code)
+	st := httpstatus.Of(code)
 	id := ""
 	if st >= 500 {
 		id = errorID()
 		w.log.Error("web: request failed", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	w.renderErrorID(rw, r, c, st, "", id)
-}
-
-// httpStatus maps a domain error code to an HTTP status.
-func httpStatus(code desk.Code) int {
-	switch code {
-	case desk.EInvalid:
-		return http.StatusBadRequest
-	case desk.EUnauthorized:
-		return http.StatusUnauthorized
-	case desk.EForbidden:
-		return http.StatusForbidden
-	case desk.ENotFound:
-		return http.StatusNotFound
-	case desk.EConflict:
-		return http.StatusConflict
-	case desk.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case desk.ERateLimited:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
 }
 
 // orgDisplayName returns the name shown in the header: the configured one,
