@@ -159,7 +159,13 @@ func TestQuarantineNeverBlocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// \Seen is set after the commit, so wait for it a little.
+		deadline := time.Now().Add(5 * time.Second)
 		_, unseen := e.imap.Seen(t)
+		for len(unseen) != 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			_, unseen = e.imap.Seen(t)
+		}
 		if len(unseen) != 0 {
 			t.Errorf("unseen %v: the quarantined message must be marked too", unseen)
 		}

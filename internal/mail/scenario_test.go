@@ -108,7 +108,12 @@ func testScenario1Acronym(t *testing.T, e *env) {
 		t.Fatalf("status %s after confirmation, want closed", s)
 	}
 	// Every message is marked seen on the server, none twice.
+	// \Seen is set after each commit: allow it a moment.
 	seen, unseen := e.imap.Seen(t)
+	for deadline := time.Now().Add(5 * time.Second); (len(unseen) != 0 || len(seen) != 4) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		seen, unseen = e.imap.Seen(t)
+	}
 	if len(unseen) != 0 || len(seen) != 4 {
 		t.Errorf("seen %v unseen %v", seen, unseen)
 	}
