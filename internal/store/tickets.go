@@ -385,6 +385,9 @@ func (t *q) Events(ctx context.Context, ticketID int64) ([]desk.Event, error) {
 // ---- attachments
 
 func (t *q) PutBlob(ctx context.Context, sum string, data []byte) error {
+	if data == nil {
+		data = []byte{} // an empty file is stored as empty, not NULL
+	}
 	_, err := t.exec(ctx, "INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING", sum, len(data), data)
 	return err
 }

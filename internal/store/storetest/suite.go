@@ -336,6 +336,10 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		if _, _, err := f.Desk.Attachment(ctx, f.Other, k.Number, tl.Attachments[0].ID); !desk.IsNotFound(err) {
 			t.Fatalf("another requester downloads: %v", err)
 		}
+		// An empty file is a file: stored and downloadable, not an error.
+		if _, err := f.Desk.AddMessage(ctx, f.Agent, k.Number, desk.NewMessage{Body: "file vuoto", Attachments: []desk.NewAttachment{{Name: "vuoto.txt"}}}); err != nil {
+			t.Fatalf("empty attachment: %v", err)
+		}
 		msgs := f.Count(t, "messages")
 		_, err = f.Desk.AddMessage(ctx, f.Agent, k.Number, desk.NewMessage{Body: "troppo grande", Attachments: []desk.NewAttachment{{Name: "x", Data: make([]byte, 2<<20)}}})
 		wantCode(t, err, desk.ETooLarge)
