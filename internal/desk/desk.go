@@ -278,24 +278,14 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		default:
 			t.Requester = req
 		}
-		seq, err := tx.NextTicketSeq(ctx, now.Year())
-		if err != nil {
-			return err
-		}
-		t.Number = FormatNumber(now.Year(), seq)
-		if err := tx.InsertTicket(ctx, &t); err != nil {
+		created := Event{ActorID: a.UserID, ActorName: actorName(a), At: now, Field: "created", New: string(t.Channel)}
+		if err := tx.InsertNewTicket(ctx, &t, created); err != nil {
 			return err
 		}
 		if len(in.Attachments) > 0 {
 			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
 				return err
 			}
-		}
-		if err := tx.InsertEvents(ctx, []Event{{TicketID: t.ID, ActorID: a.UserID, ActorName: actorName(a), At: now, Field: "created", New: string(t.Channel)}}); err != nil {
-			return err
-		}
-		if err := tx.IndexNew(ctx, &t); err != nil {
-			return err
 		}
 		// Display fields from what was read above, instead of reading
 		// the row back: this runs inside the single SQLite writer.

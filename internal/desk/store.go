@@ -67,6 +67,10 @@ type Tx interface {
 	Services(ctx context.Context, orgID int64) ([]Service, error)
 
 	// Tickets.
+	// InsertNewTicket registers a new ticket: it gives it the next number
+	// of its creation year, inserts it with its "created" history entry,
+	// its search document and its counters. It sets t.ID and t.Number.
+	InsertNewTicket(ctx context.Context, t *Ticket, created Event) error
 	NextTicketSeq(ctx context.Context, year int) (int64, error)
 	InsertTicket(ctx context.Context, t *Ticket) error
 	// UpdateTicket writes next over prev; prev is what was read, so that
