@@ -14,30 +14,19 @@ type BulkTicket struct {
 	Messages []desk.Message
 }
 
-// BulkInsert writes many tickets in one transaction, numbering them and
-// keeping counters, history ("created") and the search index exactly as the
-// domain would. It exists for the benchmark data generator: production
+// BulkInsert writes many tickets in one transaction, registering each as
+// the domain does (InsertNewTicket: number, history, counters, search) and
+// adding its messages. It exists for the benchmark data generator: production
 // writes go through desk.Desk.
 func (db *DB) BulkInsert(ctx context.Context, items []BulkTicket) error {
 	return db.Update(ctx, func(dtx desk.Tx) error {
 		tx := dtx.(*q)
 		for i := range items {
 			t := &items[i].Ticket
-			seq, err := tx.NextTicketSeq(ctx, t.Created.Year())
-			if err != nil {
-				return err
-			}
-			t.Number = desk.FormatNumber(t.Created.Year(), seq)
-			if err := tx.InsertTicket(ctx, t); err != nil {
-				return err
-			}
-			if err := tx.InsertEvents(ctx, []desk.Event{{TicketID: t.ID, ActorID: 0, At: t.Created, Field: "created", New: string(t.Channel)}}); err != nil {
+			if err := tx.InsertNewTicket(ctx, t, desk.Event{At: t.Created, Field: "created", New: string(t.Channel)}); err != nil {
 				return err
 			}
 			if len(items[i].Messages) == 0 {
-				if err := tx.IndexNew(ctx, t); err != nil {
-					return err
-				}
 				continue
 			}
 			var body strings.Builder
@@ -51,7 +40,7 @@ func (db *DB) BulkInsert(ctx context.Context, items []BulkTicket) error {
 				body.WriteString("\n")
 				body.WriteString(m.Body)
 			}
-			if err := tx.index(ctx, t.ID, t.Subject, body.String(), true); err != nil {
+			if err := tx.index(ctx, t.ID, t.Subject, body.String(), false); err != nil {
 				return err
 			}
 		}
