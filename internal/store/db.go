@@ -248,6 +248,14 @@ func (db *DB) View(ctx context.Context, fn func(desk.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("read connection: %w", err)
 	}
+	defer func() {
+		// A panicking reader must not take its connection with it: the
+		// pool would shrink until every view blocks.
+		if p := recover(); p != nil {
+			db.release(rc, driver.ErrBadConn)
+			panic(p)
+		}
+	}()
 	err = fn(&q{db: db, x: rc.conn, conn: rc.conn, stmts: rc.stmts})
 	db.release(rc, err)
 	return err

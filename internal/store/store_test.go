@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/store"
@@ -62,5 +63,26 @@ func TestTwoProcessesShareNumbers(t *testing.T) {
 				t.Fatalf("%d tickets created", len(numbers))
 			}
 		})
+	}
+}
+
+// TestViewSurvivesPanics checks that readers that panic give their SQLite
+// connection back: more panics than connections, then a normal read.
+func TestViewSurvivesPanics(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	for i := 0; i < 20; i++ {
+		func() {
+			defer func() { _ = recover() }()
+			_ = db.View(context.Background(), func(desk.Tx) error { panic("boom") })
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := db.View(ctx, func(tx desk.Tx) error {
+		_, err := tx.Orgs(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("view after panics: %v", err)
 	}
 }
