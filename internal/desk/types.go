@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,14 +24,7 @@ const (
 var Statuses = []Status{StatusNew, StatusOpen, StatusWaitingRequester, StatusWaitingSupplier,
 	StatusResolved, StatusClosed, StatusCancelled, StatusRedirected}
 
-func (s Status) Valid() bool {
-	for _, v := range Statuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Final reports whether no work is expected on a ticket in this state.
 func (s Status) Final() bool {
@@ -55,14 +49,7 @@ const (
 
 var Channels = []Channel{ChannelWeb, ChannelEmail, ChannelPEC, ChannelPhone, ChannelInPerson, ChannelAPI}
 
-func (c Channel) Valid() bool {
-	for _, v := range Channels {
-		if v == c {
-			return true
-		}
-	}
-	return false
-}
+func (c Channel) Valid() bool { return slices.Contains(Channels, c) }
 
 // Priority of a ticket.
 type Priority string
@@ -76,14 +63,7 @@ const (
 
 var Priorities = []Priority{PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent}
 
-func (p Priority) Valid() bool {
-	for _, v := range Priorities {
-		if v == p {
-			return true
-		}
-	}
-	return false
-}
+func (p Priority) Valid() bool { return slices.Contains(Priorities, p) }
 
 // Level is the support level working a ticket.
 type Level int
@@ -108,14 +88,7 @@ const (
 
 var Roles = []Role{RoleRequester, RoleAgent, RoleApprover, RoleAdmin}
 
-func (r Role) Valid() bool {
-	for _, v := range Roles {
-		if v == r {
-			return true
-		}
-	}
-	return false
-}
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // Staff reports whether the role works tickets (agent, approver, admin).
 func (r Role) Staff() bool { return r == RoleAgent || r == RoleApprover || r == RoleAdmin }

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -169,14 +170,7 @@ func (d *Desk) Transition(ctx context.Context, a Actor, number string, in Transi
 	})
 }
 
-func validCause(c string) bool {
-	for _, v := range CauseCategories {
-		if v == c {
-			return true
-		}
-	}
-	return false
-}
+func validCause(c string) bool { return slices.Contains(CauseCategories, c) }
 
 // Changes are field updates made by staff; nil fields are left alone.
 type Changes struct {
