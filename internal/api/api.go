@@ -57,7 +57,21 @@ func New(o Opts) *API {
 type Route struct {
 	Method, Path string
 	Public       bool
-	handler      func(http.ResponseWriter, *http.Request, desk.Actor) error
+	// Scope is the token scope the route needs; zero means read for GET
+	// and write for everything else (see RequiredScope).
+	Scope   desk.TokenScope
+	handler func(http.ResponseWriter, *http.Request, desk.Actor) error
+}
+
+// RequiredScope is the token scope a route needs.
+func (r Route) RequiredScope() desk.TokenScope {
+	switch {
+	case r.Scope != 0:
+		return r.Scope
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return desk.ScopeRead
+	}
+	return desk.ScopeWrite
 }
 
 // Routes returns the route table.
@@ -85,11 +99,16 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/tickets/{number}/supplier-calls/{id}/resolve", handler: a.supplierResolved},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/verification", handler: a.verification},
 		{Method: "GET", Path: "/api/v1/catalogue", handler: a.exportCatalogue},
-		{Method: "PUT", Path: "/api/v1/catalogue", handler: a.importCatalogue},
+		{Method: "PUT", Path: "/api/v1/catalogue", Scope: desk.ScopeAdmin, handler: a.importCatalogue},
 		{Method: "GET", Path: "/api/v1/users", handler: a.findUsers},
-		{Method: "POST", Path: "/api/v1/users", handler: a.createUser},
+		{Method: "POST", Path: "/api/v1/users", Scope: desk.ScopeAdmin, handler: a.createUser},
 		{Method: "GET", Path: "/api/v1/queues", handler: a.queues},
 		{Method: "GET", Path: "/api/v1/services", handler: a.services},
+		{Method: "GET", Path: "/api/v1/organisations", handler: a.organisations},
+		{Method: "POST", Path: "/api/v1/organisations", Scope: desk.ScopeAdmin, handler: a.createOrganisation},
+		{Method: "GET", Path: "/api/v1/users/{email}/memberships", Scope: desk.ScopeAdmin, handler: a.memberships},
+		{Method: "POST", Path: "/api/v1/users/{email}/memberships", Scope: desk.ScopeAdmin, handler: a.addMembership},
+		{Method: "DELETE", Path: "/api/v1/users/{email}/memberships/{id}", Scope: desk.ScopeAdmin, handler: a.removeMembership},
 	}
 }
 
@@ -100,7 +119,7 @@ func (a *API) routes() {
 			a.mux.HandleFunc(pattern, serveOpenAPI)
 			continue
 		}
-		a.mux.Handle(pattern, a.authed(r.handler))
+		a.mux.Handle(pattern, a.authed(r.RequiredScope(), r.handler))
 	}
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, desk.Errorf(desk.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path), a.log)
@@ -129,7 +148,7 @@ func ActorFrom(ctx context.Context) (desk.Actor, bool) {
 }
 
 // authed resolves the bearer token and runs h, writing its error if any.
-func (a *API) authed(h func(http.ResponseWriter, *http.Request, desk.Actor) error) http.Handler {
+func (a *API) authed(scope desk.TokenScope, h func(http.ResponseWriter, *http.Request, desk.Actor) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
@@ -142,6 +161,10 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, desk.Actor) erro
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sportello", error="invalid_token"`)
 			writeError(w, err, a.log)
+			return
+		}
+		if !actor.Allows(scope) {
+			writeError(w, desk.Errorf(desk.EForbidden, "this token lacks the %s scope", scope), a.log)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, actor))

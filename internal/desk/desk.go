@@ -348,7 +348,7 @@ func (d *Desk) orgFor(ctx context.Context, tx Tx, a Actor, code string) (Organis
 	if err != nil {
 		return Organisation{}, FieldError("organisation", "unknown organisation %q", code)
 	}
-	if !(a.System || a.InstallationAdmin || o.ID == a.OrgID) {
+	if !(o.ID == a.OrgID || CanWorkOrg(a, o.ID) || CanAdminOrg(a, o.ID)) {
 		return Organisation{}, FieldError("organisation", "unknown organisation %q", code)
 	}
 	return o, nil

@@ -17,10 +17,19 @@ func (d *Desk) FindPeople(ctx context.Context, a Actor, text string, limit int) 
 	if !a.IsStaff() {
 		return nil, Errorf(EForbidden, "only staff can look people up")
 	}
-	scope := TicketScope(a)
 	var out []PersonMatch
 	err := d.store.View(ctx, func(tx Tx) error {
-		users, err := tx.FindUsers(ctx, scope.OrgIDs, text, limit)
+		var queueOrgs []int64
+		if a.Access != nil {
+			for _, id := range a.Access.QueueIDs {
+				q, err := tx.QueueByID(ctx, id)
+				if err != nil {
+					return err
+				}
+				queueOrgs = append(queueOrgs, q.OrgID)
+			}
+		}
+		users, err := tx.FindUsers(ctx, PeopleOrgIDs(a, queueOrgs), text, limit)
 		if err != nil {
 			return err
 		}

@@ -208,12 +208,24 @@ func HashToken(tok string) string {
 // CreateToken issues a new API token for a user and returns it in clear; it
 // is never stored in clear.
 func (d *Desk) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration) (string, Token, error) {
+	return d.CreateScopedToken(ctx, userID, name, ttl, AllScopes)
+}
+
+// CreateScopedToken issues a token limited to scopes (see TokenScope) and,
+// when ttl > 0, expiring after ttl.
+func (d *Desk) CreateScopedToken(ctx context.Context, userID int64, name string, ttl time.Duration, scopes TokenScope) (string, Token, error) {
+	if scopes == 0 || scopes&^AllScopes != 0 {
+		return "", Token{}, FieldError("scopes", "a token needs at least one scope (read, write, admin)")
+	}
+	if ttl < 0 {
+		return "", Token{}, FieldError("expires", "expiry must be in the future")
+	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", Token{}, err
 	}
 	tok := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
-	t := Token{UserID: userID, Name: cleanLine(name), Hash: HashToken(tok), Created: d.Now()}
+	t := Token{UserID: userID, Name: cleanLine(name), Hash: HashToken(tok), Created: d.Now(), Scopes: scopes}
 	if ttl > 0 {
 		t.Expires = t.Created.Add(ttl)
 	}
@@ -252,18 +264,28 @@ func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 		d.tokens.Delete(hash)
 	}
 	var u User
+	var a Actor
 	var expires time.Time
 	err := d.store.View(ctx, func(tx Tx) error {
 		t, err := tx.TokenByHash(ctx, hash)
 		if err != nil {
 			return err
 		}
-		if !t.Revoked.IsZero() || (!t.Expires.IsZero() && now.After(t.Expires)) {
+		if !t.Revoked.IsZero() || (!t.Expires.IsZero() && !now.Before(t.Expires)) {
 			return bad
 		}
 		expires = t.Expires
-		u, err = tx.UserByID(ctx, t.UserID)
-		return err
+		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
+			return err
+		}
+		if a, err = actorOf(ctx, tx, u); err != nil {
+			return err
+		}
+		if t.Scopes == 0 {
+			return bad // unreadable scopes grant nothing
+		}
+		a.Scopes = t.Scopes
+		return nil
 	})
 	if err != nil {
 		if c := ErrorCode(err); c == ENotFound || c == EUnauthorized {
@@ -274,7 +296,6 @@ func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 	if !u.Active {
 		return Actor{}, bad
 	}
-	a := ActorFor(u)
 	c := cachedToken{actor: a, expires: now.Add(tokenCacheTTL)}
 	if !expires.IsZero() && expires.Before(c.expires) {
 		c.expires = expires

@@ -104,6 +104,15 @@ type Tx interface {
 
 	InsertLink(ctx context.Context, l Link) error
 	Links(ctx context.Context, ticketID int64) ([]Link, error)
+
+	// Tenancy (see policy.go and tenancy.go).
+	// OrgSubtree returns the organisations given and all their descendants.
+	OrgSubtree(ctx context.Context, ids []int64) ([]int64, error)
+	// Memberships lists a user's memberships with their display codes.
+	Memberships(ctx context.Context, userID int64) ([]Membership, error)
+	// InsertMembership adds one; an identical one is EConflict.
+	InsertMembership(ctx context.Context, m *Membership) error
+	DeleteMembership(ctx context.Context, id int64) error
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.
@@ -116,6 +125,8 @@ type Token struct {
 	Expires time.Time // zero: never
 	Revoked time.Time // zero: valid
 	LastUse time.Time
+	// Scopes the token carries (stored as names; see ParseScopes).
+	Scopes TokenScope
 }
 
 // Count is a maintained ticket count.

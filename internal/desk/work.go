@@ -67,6 +67,9 @@ func (d *Desk) AddMessage(ctx context.Context, a Actor, number string, in NewMes
 		if m.Internal && !CanWorkTicket(a, &t) {
 			return Errorf(EForbidden, "only staff can add internal notes")
 		}
+		if !a.System && !CanActAsRequester(a, &t) {
+			return Errorf(EForbidden, "only the requester and the staff working it can write on ticket %s", t.Number)
+		}
 		if t.MergedInto != 0 {
 			return Errorf(EConflict, "ticket %s was merged into another ticket", t.Number)
 		}
@@ -140,7 +143,7 @@ func (d *Desk) Transition(ctx context.Context, a Actor, number string, in Transi
 		if !CanTransition(prev.Status, in.To) {
 			return nil, Errorf(EConflict, "cannot move ticket %s from %s to %s", prev.Number, prev.Status, in.To)
 		}
-		if !a.IsStaff() && !requesterMayTransition(prev.Status, in.To) {
+		if !CanWorkTicket(a, &prev) && !(CanActAsRequester(a, &prev) && requesterMayTransition(prev.Status, in.To)) {
 			return nil, Errorf(EForbidden, "requesters cannot move a ticket from %s to %s", prev.Status, in.To)
 		}
 		if prev.MergedInto != 0 {
@@ -224,7 +227,11 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 			var id int64
 			if email != "" {
 				u, err := tx.UserByEmail(ctx, email)
-				if err != nil || !u.Role.Staff() || !u.Active || (u.OrgID != prev.OrgID && !u.InstallationAdmin) {
+				var who Actor
+				if err == nil && u.Active {
+					who, err = actorOf(ctx, tx, u)
+				}
+				if err != nil || !u.Active || !CanWorkTicket(who, &prev) {
 					return nil, FieldError("assignee", "%q is not an agent of this organisation", *c.Assignee)
 				}
 				id = u.ID
@@ -353,7 +360,7 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 			return err
 		}
 		tl.Ticket = t
-		internal := CanSeeInternal(a)
+		internal := CanWorkTicket(a, &t)
 		if tl.Messages, err = tx.Messages(ctx, t.ID, internal); err != nil {
 			return err
 		}
@@ -408,7 +415,7 @@ func (d *Desk) Attachment(ctx context.Context, a Actor, number string, id int64)
 		if err != nil || at.TicketID != t.ID {
 			return Errorf(ENotFound, "attachment not found")
 		}
-		if at.MessageID != 0 && !CanSeeInternal(a) {
+		if at.MessageID != 0 && !CanWorkTicket(a, &t) {
 			ms, err := tx.Messages(ctx, t.ID, false)
 			if err != nil {
 				return err

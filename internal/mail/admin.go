@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -271,13 +272,11 @@ func firstNonEmpty(ss ...string) string {
 // all (installation administrators and the system), the actor's own for an
 // organisation's administrator; EForbidden for everyone else.
 func scope(a desk.Actor) ([]int64, error) {
-	switch {
-	case a.System || a.InstallationAdmin:
-		return nil, nil
-	case a.Role == desk.RoleAdmin && a.OrgID != 0:
-		return []int64{a.OrgID}, nil
+	orgs := desk.AdminOrgIDs(a)
+	if orgs != nil && len(orgs) == 0 {
+		return nil, desk.Errorf(desk.EForbidden, "only administrators see the mail log")
 	}
-	return nil, desk.Errorf(desk.EForbidden, "only administrators see the mail log")
+	return orgs, nil
 }
 
 // MailLog lists received mail (without raw bytes), newest first, as an
@@ -336,7 +335,7 @@ func Mailboxes(ctx context.Context, st desk.Store, a desk.Actor) ([]mailbox.Mail
 	err = mailbox.View(ctx, st, func(tx mailbox.Tx) error {
 		all, err := tx.Mailboxes(ctx, false)
 		for _, m := range all {
-			if orgs == nil || m.OrgID == orgs[0] {
+			if orgs == nil || slices.Contains(orgs, m.OrgID) {
 				out = append(out, m)
 			}
 		}

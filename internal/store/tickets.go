@@ -267,11 +267,8 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 			where = append(where, "ticket_fts MATCH "+arg(sq.FTS5()))
 		}
 	}
-	if tq.Scope.OrgIDs != nil {
-		where = append(where, "t.org_id IN ("+idList(tq.Scope.OrgIDs)+")")
-	}
-	if tq.Scope.RequesterID != 0 {
-		where = append(where, "t.requester_id = "+arg(tq.Scope.RequesterID))
+	if c := scopeSQL(tq.Scope, arg); c != "" {
+		where = append(where, c)
 	}
 	if tq.OrgID != 0 {
 		where = append(where, "t.org_id = "+arg(tq.OrgID))
@@ -315,6 +312,32 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
 	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
+}
+
+// scopeSQL turns a visibility scope into one condition on indexed columns
+// (tickets_org, tickets_queue, tickets_requester); "" when unrestricted.
+// A scope of one kind, the common case, stays a plain indexed condition.
+func scopeSQL(s desk.Scope, arg func(any) string) string {
+	if s.All() {
+		return ""
+	}
+	var or []string
+	if len(s.OrgIDs) > 0 {
+		or = append(or, "t.org_id IN ("+idList(s.OrgIDs)+")")
+	}
+	if len(s.QueueIDs) > 0 {
+		or = append(or, "t.queue_id IN ("+idList(s.QueueIDs)+")")
+	}
+	if s.RequesterID != 0 {
+		or = append(or, "t.requester_id = "+arg(s.RequesterID))
+	}
+	switch len(or) {
+	case 0:
+		return "1 = 0"
+	case 1:
+		return or[0]
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
 }
 
 func (t *q) CountTickets(ctx context.Context, orgIDs []int64) ([]desk.Count, error) {

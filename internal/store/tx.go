@@ -291,19 +291,28 @@ func idList(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
-const tokenCols = "id, user_id, name, hash, created_at, expires_at, revoked_at"
+const tokenCols = "id, user_id, name, hash, created_at, expires_at, revoked_at, scopes"
 
 func scanToken(r interface{ Scan(...any) error }) (desk.Token, error) {
 	var k desk.Token
 	var c, e, rv int64
-	err := r.Scan(&k.ID, &k.UserID, &k.Name, &k.Hash, &c, &e, &rv)
+	var scopes string
+	err := r.Scan(&k.ID, &k.UserID, &k.Name, &k.Hash, &c, &e, &rv, &scopes)
 	k.Created, k.Expires, k.Revoked = fromUS(c), fromUS(e), fromUS(rv)
+	if err == nil {
+		// A stored value that no longer parses grants nothing.
+		k.Scopes, _ = desk.ParseScopes(scopes)
+	}
 	return k, err
 }
 
 func (t *q) CreateToken(ctx context.Context, k *desk.Token) error {
-	id, err := t.insert(ctx, "INSERT INTO api_tokens (user_id, name, hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, 0)",
-		k.UserID, k.Name, k.Hash, us(k.Created), us(k.Expires))
+	scopes := k.Scopes
+	if scopes == 0 {
+		scopes = desk.AllScopes
+	}
+	id, err := t.insert(ctx, "INSERT INTO api_tokens (user_id, name, hash, created_at, expires_at, revoked_at, scopes) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+		k.UserID, k.Name, k.Hash, us(k.Created), us(k.Expires), scopes.String())
 	k.ID = id
 	return err
 }

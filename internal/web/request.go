@@ -31,7 +31,7 @@ func (w *Web) newReqCtx(rw http.ResponseWriter, r *http.Request) *reqCtx {
 	c := &reqCtx{Lang: langFrom(r)}
 	if u, ok := r.Context().Value(userKey{}).(*desk.User); ok && u != nil {
 		c.User = u
-		c.Actor = desk.ActorFor(*u)
+		c.Actor, _ = r.Context().Value(actorKey{}).(desk.Actor)
 		// Only signed-in users have flashes: anonymous visitors get no
 		// session row for them.
 		if w.sessions.Exists(r.Context(), sessFlash) {

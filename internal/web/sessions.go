@@ -107,6 +107,8 @@ func (s *sessionStore) Delete(token string) error {
 
 type userKey struct{}
 
+type actorKey struct{}
+
 // withUser loads the signed-in user of the session, if any, into the
 // request context. A session whose user is gone or deactivated is ended.
 func (w *Web) withUser(next http.Handler) http.Handler {
@@ -115,9 +117,16 @@ func (w *Web) withUser(next http.Handler) http.Handler {
 		id := w.sessions.GetInt64(ctx, sessUserID)
 		if id != 0 {
 			u, err := w.userByID(ctx, id)
+			var a desk.Actor
+			if err == nil && u.Active {
+				// Memberships are read at every request, so a change
+				// applies at once to sessions already open.
+				a, err = w.desk.ActorOf(ctx, u)
+			}
 			switch {
 			case err == nil && u.Active:
-				r = r.WithContext(context.WithValue(ctx, userKey{}, &u))
+				ctx = context.WithValue(ctx, userKey{}, &u)
+				r = r.WithContext(context.WithValue(ctx, actorKey{}, a))
 			case err == nil || desk.IsNotFound(err):
 				if err := w.sessions.Destroy(ctx); err != nil {
 					w.log.Warn("web: ending the session of a missing user", "err", err)

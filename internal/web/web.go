@@ -116,8 +116,9 @@ type Web struct {
 	liveMax   time.Duration
 	rome      *time.Location
 
-	mux     *http.ServeMux
-	handler http.Handler
+	mux       *http.ServeMux
+	handler   http.Handler
+	routeList []string
 
 	// done is closed by Close: live streams end and no more start.
 	done      chan struct{}
@@ -233,7 +234,10 @@ type handlerFunc func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error
 
 // routes is the one route table of the pages.
 func (w *Web) routes() {
-	h := func(pattern string, acc access, fn handlerFunc) { w.mux.Handle(pattern, w.page(acc, fn)) }
+	h := func(pattern string, acc access, fn handlerFunc) {
+		w.routeList = append(w.routeList, pattern)
+		w.mux.Handle(pattern, w.page(acc, fn))
+	}
 
 	// Public.
 	h("GET /{$}", public, w.home)
@@ -278,6 +282,10 @@ func (w *Web) routes() {
 		return desk.Errorf(desk.ENotFound, "no page at %s", r.URL.Path)
 	})
 }
+
+// Routes returns the pattern of every page route ("GET /richieste"…), so
+// that the authorisation matrix test can cover each one.
+func (w *Web) Routes() []string { return append([]string{}, w.routeList...) }
 
 // page wraps a handler with the access check and error rendering.
 func (w *Web) page(acc access, fn handlerFunc) http.Handler {

@@ -507,7 +507,7 @@ func (w *work) progress() (Progress, error) {
 	if p.Approvals, err = w.tx.Approvals(w.ctx, w.t.ID); err != nil {
 		return Progress{}, err
 	}
-	if !desk.CanSeeInternal(w.a) {
+	if !desk.CanWorkTicket(w.a, &w.t) {
 		forRequester(&p)
 	}
 	return p, nil
