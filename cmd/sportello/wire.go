@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/sportello/sportello/internal/app"
 	"github.com/sportello/sportello/internal/desk"
@@ -36,7 +35,7 @@ func wire(ctx context.Context, a *app.App) error {
 	}
 	a.Mount(transparency.Base, tr)
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow})
+		SecureCookies: a.Config.SecureCookies(), Proxies: a.Config.Proxies(), Portal: portalInfo(ctx, a), Workflow: a.Workflow})
 	if err != nil {
 		return err
 	}

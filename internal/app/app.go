@@ -21,6 +21,7 @@ import (
 	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/auth"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/guard"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/workflow"
 )
@@ -159,7 +160,18 @@ func (a *App) Handler() http.Handler {
 		}
 		return p
 	}
-	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(mux)))
+	var h http.Handler = mux
+	if a.Config.RateLimit > 0 || a.Config.RateLimitAnonymous > 0 {
+		rl := &guard.RateLimit{Proxies: a.Config.Proxies(), SessionCookie: "sportello_session", SkipPrefix: "/static/"}
+		if a.Config.RateLimit > 0 {
+			rl.Authenticated = &guard.Bucket{Rate: a.Config.RateLimit, Burst: 2 * a.Config.RateLimit}
+		}
+		if a.Config.RateLimitAnonymous > 0 {
+			rl.Anonymous = &guard.Bucket{Rate: a.Config.RateLimitAnonymous, Burst: 2 * a.Config.RateLimitAnonymous}
+		}
+		h = rl.Handler(h)
+	}
+	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(h)))
 }
 
 // recoverer turns a panic in a handler into a logged 500 with an error id,

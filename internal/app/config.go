@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sportello/sportello/internal/guard"
 	"github.com/sportello/sportello/internal/store"
 )
 
@@ -41,6 +43,17 @@ type Config struct {
 	// AutoCloseAfter closes resolved tickets the requester did not answer
 	// (env SPORTELLO_AUTOCLOSE, a duration such as 240h; default 10 days).
 	AutoCloseAfter time.Duration
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes,
+	// comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed (env SPORTELLO_TRUSTED_PROXIES). Session cookies are marked
+	// Secure when BaseURL is https:// or proxies are configured.
+	TrustedProxies string
+	// RateLimit is the requests per second allowed to one client address
+	// carrying credentials (env SPORTELLO_RATE_LIMIT, default 3000, 0 for
+	// none); RateLimitAnonymous the same for requests without
+	// (SPORTELLO_RATE_LIMIT_ANON, default 50). Bursts of twice the rate
+	// pass. Static assets are not counted.
+	RateLimit, RateLimitAnonymous float64
 }
 
 // FromEnv fills unset fields from the environment and defaults.
@@ -54,6 +67,9 @@ func (c *Config) FromEnv() {
 	if v := os.Getenv("SPORTELLO_DEV"); v == "1" || v == "true" {
 		c.Dev = true
 	}
+	setDefault(&c.TrustedProxies, os.Getenv("SPORTELLO_TRUSTED_PROXIES"), "")
+	c.RateLimit = envFloat(c.RateLimit, "SPORTELLO_RATE_LIMIT", 3000)
+	c.RateLimitAnonymous = envFloat(c.RateLimitAnonymous, "SPORTELLO_RATE_LIMIT_ANON", 50)
 	if c.AutoCloseAfter == 0 {
 		c.AutoCloseAfter = 10 * 24 * time.Hour
 		if v := os.Getenv("SPORTELLO_AUTOCLOSE"); v != "" {
@@ -64,6 +80,23 @@ func (c *Config) FromEnv() {
 			}
 		}
 	}
+}
+
+// envFloat returns v when set, else the variable's value, else def; an
+// unreadable value becomes -1, which Validate reports.
+func envFloat(v float64, name string, def float64) float64 {
+	if v != 0 {
+		return v
+	}
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 {
+		return -1
+	}
+	return f
 }
 
 func setDefault(dst *string, env, def string) {
@@ -90,10 +123,28 @@ func (c *Config) Validate() error {
 	if c.AutoCloseAfter <= 0 {
 		return errors.New("SPORTELLO_AUTOCLOSE must be a positive duration such as 240h")
 	}
+	if c.RateLimit < 0 || c.RateLimitAnonymous < 0 {
+		return errors.New("SPORTELLO_RATE_LIMIT and SPORTELLO_RATE_LIMIT_ANON must be numbers of requests per second (0: no limit)")
+	}
+	if _, err := guard.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("SPORTELLO_TRUSTED_PROXIES: %w", err)
+	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("SPORTELLO_SECRET_KEY must be at least 32 characters (for example: openssl rand -hex 32)")
 	}
 	return nil
+}
+
+// Proxies returns the trusted reverse proxies (validated by Validate).
+func (c *Config) Proxies() guard.Proxies {
+	p, _ := guard.ParseProxies(c.TrustedProxies)
+	return p
+}
+
+// SecureCookies reports whether session cookies must be marked Secure:
+// the public address is https://, or a TLS-terminating proxy is configured.
+func (c *Config) SecureCookies() bool {
+	return strings.HasPrefix(c.BaseURL, "https://") || len(c.Proxies()) > 0
 }
 
 // StoreConfig returns the database configuration.

@@ -236,6 +236,8 @@ var catalogue = map[string]texts{
 	"login.password": {"Password", "Password"},
 	"login.submit":   {"Accedi", "Log in"},
 	"login.failed":   {"Indirizzo e-mail o password non corretti.", "Wrong e-mail address or password."},
+	"login.throttled": {"Troppi tentativi di accesso non riusciti: per sicurezza l'accesso è sospeso. Riprova tra %d minuti.",
+		"Too many failed log-in attempts: logging in is suspended for safety. Try again in %d minutes."},
 	"logout.title":   {"Esci", "Log out"},
 	"logout.heading": {"Vuoi uscire?", "Do you want to log out?"},
 	"logout.cancel":  {"Annulla", "Cancel"},

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/guard"
 )
 
 // maxFormBody bounds url-encoded forms (everything but uploads).
@@ -67,11 +68,24 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	next := localPath(r.PostForm.Get("next"))
+	addr := w.proxies.ClientIP(r)
+	if wait := w.throttle.Check(email, addr); wait > 0 {
+		// Refused before the password is checked, with the same answer
+		// whether the account exists or not.
+		w.log.Warn("web: log-in throttled", "addr", addr, "retry_after", guard.RetryAfter(wait))
+		rw.Header().Set("Retry-After", guard.RetryAfter(wait))
+		p := w.newPage(r, c, "login")
+		p.Title = p.T("login.title")
+		mins := int(wait.Minutes()) + 1
+		w.render(rw, r, http.StatusTooManyRequests, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.throttled", mins)})
+		return nil
+	}
 	u, err := w.desk.Authenticate(r.Context(), email, r.PostForm.Get("password"))
 	if err != nil {
 		if desk.ErrorCode(err) != desk.EUnauthorized {
 			return err
 		}
+		w.throttle.Failed(email, addr)
 		p := w.newPage(r, c, "login")
 		p.Title = p.T("login.title")
 		// One message whatever went wrong: it must not tell whether the
@@ -84,6 +98,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	if err := w.sessions.RenewToken(r.Context()); err != nil {
 		return err
 	}
+	w.throttle.Succeeded(email)
 	w.sessions.Put(r.Context(), sessUserID, u.ID)
 	w.log.Info("web: log-in", "user", u.ID)
 	redirect(rw, r, w.landing(desk.ActorFor(u), next))

@@ -31,6 +31,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/guard"
 	"github.com/sportello/sportello/internal/httpstatus"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/web/static"
@@ -54,6 +55,11 @@ type Opts struct {
 	Dev bool
 	// SecureCookies marks the session cookie Secure (serve over HTTPS).
 	SecureCookies bool
+	// Throttle slows password guessing (guard.NewLoginThrottle when nil);
+	// other log-in handlers (LDAP, OIDC) should use it too.
+	Throttle *guard.LoginThrottle
+	// Proxies are the trusted reverse proxies, to find client addresses.
+	Proxies guard.Proxies
 
 	// TemplateDir is where Dev reads templates from; by default
 	// internal/web/templates under the working directory.
@@ -116,6 +122,9 @@ type Web struct {
 	liveMax   time.Duration
 	rome      *time.Location
 
+	throttle *guard.LoginThrottle
+	proxies  guard.Proxies
+
 	mux       *http.ServeMux
 	handler   http.Handler
 	routeList []string
@@ -138,7 +147,11 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{})}
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		throttle: o.Throttle, proxies: o.Proxies}
+	if w.throttle == nil {
+		w.throttle = guard.NewLoginThrottle()
+	}
 	if w.assets == nil {
 		a, err := static.New()
 		if err != nil {
