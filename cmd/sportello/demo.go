@@ -28,6 +28,21 @@ var demoAccounts = []struct {
 	{"valentino.semeraro@demo.example.it", "Valentino Semeraro", "0831 565356", desk.RoleAgent, demoProvince, false},
 	{"operatore.bdna@demo.example.it", "Operatore Service Desk BDNA", "", desk.RoleAgent, demoNational, false},
 	{"stazione@comune-ferrara.example.it", "Giulia Bianchi", "0532 419111", desk.RoleRequester, "comune-ferrara", false},
+	// Organisations kept apart: one agent per prefecture, each seeing only
+	// their prefecture's tickets; the ministry's administrator administers
+	// both prefectures (and what lies below them).
+	{"agente.ferrara@demo.example.it", "Franca Estense", "0532 294311", desk.RoleAgent, "prefettura-ferrara", false},
+	{"agente.bologna@demo.example.it", "Bruno Felsineo", "051 6401111", desk.RoleAgent, "prefettura-bologna", false},
+	{"admin.ministero@demo.example.it", "Amministratore Ministero", "", desk.RoleAdmin, demoNational, false},
+}
+
+// demoTenancyAccounts are printed with the Contract's accounts: the demo of
+// organisations kept apart (docs/security.md).
+var demoTenancyAccounts = []struct{ email, what string }{
+	{"agente.ferrara@demo.example.it", "agent, Prefettura di Ferrara only"},
+	{"agente.bologna@demo.example.it", "agent, Prefettura di Bologna only"},
+	{"admin.ministero@demo.example.it", "admin of the ministry and its prefectures"},
+	{"operatore.bdna@demo.example.it", "agent of the national desk: the ministry and every prefecture"},
 }
 
 const (
@@ -57,6 +72,10 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 	for _, acc := range demoAccounts[:4] {
 		fmt.Fprintf(env.Stdout, "  %-32s %s\n", acc.email, acc.role)
 	}
+	fmt.Fprintln(env.Stdout, "Organizzazioni separate / organisations kept apart:")
+	for _, acc := range demoTenancyAccounts {
+		fmt.Fprintf(env.Stdout, "  %-32s %s\n", acc.email, acc.what)
+	}
 	return nil
 }
 
@@ -68,6 +87,7 @@ func loadDemo(ctx context.Context, a *app.App, tickets int, say func(string, ...
 		{Code: demoProvince, Name: "Provincia di Brindisi", Province: "BR", Default: true},
 		{Code: demoNational, Name: "Ministero dell'Interno — Service Desk BDNA", Province: "RM"},
 		{Code: "prefettura-ferrara", Name: "Prefettura di Ferrara", Province: "FE", Parent: demoNational},
+		{Code: "prefettura-bologna", Name: "Prefettura di Bologna", Province: "BO", Parent: demoNational},
 		{Code: "comune-ferrara", Name: "Comune di Ferrara (stazione appaltante)", Province: "FE", Parent: "prefettura-ferrara"},
 	}
 	say("organizzazioni…\n")
@@ -96,6 +116,14 @@ func loadDemo(ctx context.Context, a *app.App, tickets int, say func(string, ...
 			Password: demoPassword, InstallationAdmin: acc.inst}); err != nil {
 			return fmt.Errorf("account %s: %w", acc.email, err)
 		}
+	}
+	// The national desk's operator works the ministry and every prefecture.
+	if _, err := d.AddMembership(ctx, desk.SystemActor, "operatore.bdna@demo.example.it",
+		desk.NewMembership{Organisation: demoNational, Subtree: true}); err != nil && desk.ErrorCode(err) != desk.EConflict {
+		return fmt.Errorf("membership: %w", err)
+	}
+	if err := demoPrefectureTickets(ctx, a, say); err != nil {
+		return err
 	}
 	loaded := false
 	if err := a.DB.View(ctx, func(tx desk.Tx) error {
@@ -295,4 +323,35 @@ func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t
 		}
 	}
 	return nil
+}
+
+// demoPrefectureTickets registers a few requests in each prefecture (once),
+// so that each prefecture's agent has work that the other cannot see.
+func demoPrefectureTickets(ctx context.Context, a *app.App, say func(string, ...any)) error {
+	done := false
+	if err := a.DB.View(ctx, func(tx desk.Tx) error {
+		_, err := tx.Setting(ctx, "demo_prefectures")
+		done = err == nil
+		if desk.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}); err != nil || done {
+		return err
+	}
+	say("richieste delle prefetture / prefectures' requests…\n")
+	reqs := []struct{ org, subject, body, email, name string }{
+		{"prefettura-ferrara", "BDNA - errore di accesso", "Dalla stazione appaltante non riusciamo ad accedere alla BDNA: credenziali rifiutate.", "stazione@comune-ferrara.example.it", "Giulia Bianchi"},
+		{"prefettura-ferrara", "Rinnovo certificato di firma (FE)", "Il certificato digitale del funzionario scade a fine mese.", "protocollo@comune-ferrara.example.it", "Ufficio protocollo Comune di Ferrara"},
+		{"prefettura-ferrara", "Informazioni nuovo service desk", "Vorremmo sapere gli orari del nuovo service desk.", "segreteria@comune-cento.example.it", "Segreteria Comune di Cento"},
+		{"prefettura-bologna", "BDNA - richiesta documentazione antimafia bloccata", "La richiesta resta in stato 'in lavorazione' da dieci giorni.", "gare@comune-imola.example.it", "Ufficio gare Comune di Imola"},
+		{"prefettura-bologna", "Abilitazione nuovo operatore BDNA", "Chiediamo l'abilitazione di un nuovo operatore dell'ufficio contratti.", "contratti@comune-bologna.example.it", "Ufficio contratti Comune di Bologna"},
+	}
+	for _, r := range reqs {
+		if _, err := a.Desk.CreateTicket(ctx, desk.SystemActor, desk.NewTicket{OrgCode: r.org, Subject: r.subject, Description: r.body,
+			Channel: desk.ChannelEmail, Requester: desk.Contact{Email: r.email, Name: r.name}}); err != nil {
+			return fmt.Errorf("prefecture ticket: %w", err)
+		}
+	}
+	return a.DB.Update(ctx, func(tx desk.Tx) error { return tx.SetSetting(ctx, "demo_prefectures", "1") })
 }

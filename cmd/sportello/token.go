@@ -10,7 +10,7 @@ import (
 
 func cmdToken(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		fmt.Fprintln(env.Stderr, "Uso / usage:\n  sportello token create --user EMAIL --role ROLE [--org CODE] [--name NAME] [--ttl DURATION]\n  sportello token revoke TOKEN")
+		fmt.Fprintln(env.Stderr, "Uso / usage:\n  sportello token create --user EMAIL --role ROLE [--org CODE] [--name NAME] [--ttl DURATION] [--scopes read,write,admin]\n  sportello token revoke TOKEN")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -42,6 +42,7 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 	org := fs.String("org", "", "organisation code (default: the default organisation; an admin without --org administers the whole installation)")
 	name := fs.String("name", "cli", "a label for the token")
 	ttl := fs.Duration("ttl", 0, "lifetime, e.g. 720h (default: no expiry)")
+	scopeList := fs.String("scopes", "read,write,admin", "what the token may do: read (GET), write (tickets), admin (people, memberships, organisations, catalogue)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -53,6 +54,10 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	scopes, err := desk.ParseScopes(*scopeList)
+	if err != nil {
+		return err
+	}
 	a, err := env.Open(ctx)
 	if err != nil {
 		return err
@@ -63,7 +68,7 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, _, err := a.Desk.CreateToken(ctx, u.ID, *name, *ttl)
+	tok, _, err := a.Desk.CreateScopedToken(ctx, u.ID, *name, *ttl, scopes)
 	if err != nil {
 		return err
 	}
