@@ -210,7 +210,11 @@ func (w *Web) request(rw http.ResponseWriter, r *http.Request, c *reqCtx) error 
 func (w *Web) renderRequest(rw http.ResponseWriter, r *http.Request, c *reqCtx, status int, form, errs map[string]string) error {
 	number := r.PathValue("number")
 	if c.Actor.IsStaff() && status == http.StatusOK {
-		// Staff work tickets in the workspace, which shows everything.
+		// Staff work tickets in the workspace, which shows everything;
+		// a ticket they may not see is not found here already.
+		if _, err := w.desk.Ticket(r.Context(), c.Actor, number); err != nil {
+			return err
+		}
 		redirect(rw, r, "/operatore/ticket/"+number)
 		return nil
 	}
@@ -250,7 +254,11 @@ func (w *Web) requestReply(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if field != "allegati" && fieldID(field) != "allegati" {
 		field = "body"
 	}
-	return w.renderRequest(rw, r, c, http.StatusUnprocessableEntity, map[string]string{"body": body}, map[string]string{fieldID(field): msg})
+	st := http.StatusUnprocessableEntity
+	if desk.ErrorCode(err) == desk.EForbidden {
+		st = http.StatusForbidden
+	}
+	return w.renderRequest(rw, r, c, st, map[string]string{"body": body}, map[string]string{fieldID(field): msg})
 }
 
 func (w *Web) requestConfirm(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
