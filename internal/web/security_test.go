@@ -107,7 +107,7 @@ func TestInjectionRenderedInert(t *testing.T) {
 	ctx := context.Background()
 	req := h.actor("utente@example.it")
 	tk := h.create(h.actor("agente@example.it"), desk.NewTicket{Subject: evilSubject, Description: evilBody, Channel: desk.ChannelPhone,
-		Requester: desk.Contact{Email: "utente@example.it", Name: evilName},
+		Requester:   desk.Contact{Email: "utente@example.it", Name: evilName},
 		Attachments: []desk.NewAttachment{{Name: evilFile, ContentType: "text/html", Data: []byte("<script>alert('file')</script>")}}})
 	if _, err := h.f.Desk.AddMessage(ctx, req, tk.Number, desk.NewMessage{Body: evilBody}); err != nil {
 		t.Fatal(err)
