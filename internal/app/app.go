@@ -160,7 +160,7 @@ func (a *App) Handler() http.Handler {
 		}
 		return p
 	}
-	var h http.Handler = mux
+	var h http.Handler = withRemote(a.Config.Proxies(), mux)
 	if a.Config.RateLimit > 0 || a.Config.RateLimitAnonymous > 0 {
 		rl := &guard.RateLimit{Proxies: a.Config.Proxies(), SessionCookie: "sportello_session", SkipPrefix: "/static/"}
 		if a.Config.RateLimit > 0 {
@@ -172,6 +172,15 @@ func (a *App) Handler() http.Handler {
 		h = rl.Handler(h)
 	}
 	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(h)))
+}
+
+// withRemote puts the client's address in the request context, where the
+// desk's audit log picks it up (desk.WithRemote): the peer, or the client
+// behind a trusted proxy.
+func withRemote(proxies guard.Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(desk.WithRemote(r.Context(), proxies.ClientIP(r))))
+	})
 }
 
 // recoverer turns a panic in a handler into a logged 500 with an error id,

@@ -113,6 +113,10 @@ type Tx interface {
 	// InsertMembership adds one; an identical one is EConflict.
 	InsertMembership(ctx context.Context, m *Membership) error
 	DeleteMembership(ctx context.Context, id int64) error
+
+	// Audit log (append-only).
+	InsertAudit(ctx context.Context, e *AuditEntry) error
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.

@@ -37,6 +37,25 @@ func (m Membership) Kind() string {
 	return "organisation"
 }
 
+// Audit actions of tenancy.
+const (
+	AuditMembershipAdd    = "membership.add"
+	AuditMembershipRemove = "membership.remove"
+)
+
+func membershipDetail(m Membership) string {
+	s := m.Kind() + " " + m.OrgCode
+	switch {
+	case m.QueueCode != "":
+		s += "/" + m.QueueCode
+	case m.ServiceCode != "":
+		s += "/" + m.ServiceCode
+	case m.Subtree:
+		s += " (+descendants)"
+	}
+	return s
+}
+
 // ScopeNames are the identifiers of token scopes, in order.
 var ScopeNames = []string{"read", "write", "admin"}
 
@@ -212,7 +231,11 @@ func (d *Desk) AddMembership(ctx context.Context, a Actor, email string, in NewM
 			}
 			m.ServiceID, m.ServiceCode = s.ID, s.Code
 		}
-		return tx.InsertMembership(ctx, &m)
+		if err := tx.InsertMembership(ctx, &m); err != nil {
+			return err
+		}
+		return d.AuditTx(ctx, tx, a, AuditEntry{OrgID: o.ID, Action: AuditMembershipAdd, Target: userTarget(u.ID),
+			Detail: membershipDetail(m)})
 	})
 	if err == nil {
 		d.tokens.Clear() // cached token actors carry the old access
@@ -238,7 +261,11 @@ func (d *Desk) RemoveMembership(ctx context.Context, a Actor, email string, id i
 		if i < 0 || !CanAdminOrg(a, ms[i].OrgID) {
 			return Errorf(ENotFound, "membership %d not found", id)
 		}
-		return tx.DeleteMembership(ctx, id)
+		if err := tx.DeleteMembership(ctx, id); err != nil {
+			return err
+		}
+		return d.AuditTx(ctx, tx, a, AuditEntry{OrgID: ms[i].OrgID, Action: AuditMembershipRemove, Target: userTarget(u.ID),
+			Detail: membershipDetail(ms[i])})
 	})
 	if err == nil {
 		d.tokens.Clear()
