@@ -159,7 +159,9 @@ var mxMatrix = map[string]mxRoute{
 	"GET /api/v1/organisations": {own: fixed("/api/v1/organisations", nil), allowOwn: mxAuthed},
 	"POST /api/v1/organisations": {own: func(e *mxEnv, _ desk.Ticket) mxCase {
 		return mxCase{path: "/api/v1/organisations", body: map[string]any{"code": strings.TrimSuffix(e.unique("comune"), "@example.it"), "name": "Comune", "parent": "pref-fe"}}
-	}, allowOwn: []string{"instadmin"}},
+	}, other: func(e *mxEnv, _ desk.Ticket) mxCase {
+		return mxCase{path: "/api/v1/organisations", body: map[string]any{"code": strings.TrimSuffix(e.unique("comune"), "@example.it"), "name": "Comune", "parent": "pref-bo"}}
+	}, allowOwn: mxAdmins, denyCodes: []int{400}},
 	"GET /api/v1/users/{email}/memberships": {own: fixed("/api/v1/users/agente@pref-fe.example.it/memberships", nil),
 		other: fixed("/api/v1/users/agente@pref-bo.example.it/memberships", nil), allowOwn: mxAdmins},
 	"POST /api/v1/users/{email}/memberships": {own: func(e *mxEnv, _ desk.Ticket) mxCase {

@@ -58,10 +58,12 @@ type NewOrg struct {
 }
 
 // CreateOrg creates an organisation with its triage queue, optionally making
-// it the default. Only installation administrators may do it.
+// it the default. Installation administrators may create any; an
+// organisation's administrators may create organisations below one they
+// administer (never the default).
 func (d *Desk) CreateOrg(ctx context.Context, a Actor, in NewOrg) (Organisation, error) {
-	if !(a.System || a.InstallationAdmin) {
-		return Organisation{}, Errorf(EForbidden, "only installation administrators manage organisations")
+	if !a.Unrestricted() && (a.Role != RoleAdmin || in.Parent == "" || in.Default) {
+		return Organisation{}, Errorf(EForbidden, "only installation administrators create top-level organisations")
 	}
 	if !ValidCode(in.Code) {
 		return Organisation{}, FieldError("code", "code must be lower-case letters, digits and dashes")
@@ -75,7 +77,7 @@ func (d *Desk) CreateOrg(ctx context.Context, a Actor, in NewOrg) (Organisation,
 		var parent int64
 		if in.Parent != "" {
 			p, err := tx.OrgByCode(ctx, in.Parent)
-			if err != nil {
+			if err != nil || !CanAdminOrg(a, p.ID) {
 				return FieldError("parent", "unknown organisation %q", in.Parent)
 			}
 			parent = p.ID

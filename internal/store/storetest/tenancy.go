@@ -341,6 +341,17 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 		if ta, _ = d.TokenActor(ctx, tok); CanSee(ta, tn.Tickets["bo"]) || !CanSee(ta, tn.Tickets["fe"]) {
 			t.Fatal("token actor after the removal")
 		}
+		// Organisation admins create organisations below theirs only.
+		if _, err := d.CreateOrg(ctx, adminFE, desk.NewOrg{Code: "comune-cento", Name: "Comune di Cento", Parent: "pref-fe"}); err != nil {
+			t.Fatalf("Ferrara's admin creating below Ferrara: %v", err)
+		}
+		_, err = d.CreateOrg(ctx, adminFE, desk.NewOrg{Code: "comune-imola", Name: "Comune di Imola", Parent: "pref-bo"})
+		wantCode(t, err, desk.EInvalid)
+		_, err = d.CreateOrg(ctx, adminFE, desk.NewOrg{Code: "altro", Name: "Altro"})
+		wantCode(t, err, desk.EForbidden)
+		if adminFE = tn.Actor(t, "adminFE"); !desk.CanAdminOrg(adminFE, orgID(t, tn, "comune-cento")) {
+			t.Fatal("the new organisation is administered by its parent's admin")
+		}
 		// Organisations listed follow the same rules.
 		orgs, err := d.Organisations(ctx, adminFE)
 		if err != nil {
@@ -351,7 +362,7 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 			codes = append(codes, o.Code)
 		}
 		sort.Strings(codes)
-		if !slices.Equal(codes, []string{"comune-fe", "pref-fe"}) {
+		if !slices.Equal(codes, []string{"comune-cento", "comune-fe", "pref-fe"}) {
 			t.Fatalf("Ferrara's admin lists %v", codes)
 		}
 	})
@@ -380,3 +391,17 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 
 // CanSee reports whether the actor may see the ticket.
 func CanSee(a desk.Actor, t desk.Ticket) bool { return desk.CanSeeTicket(a, &t) }
+
+func orgID(tb testing.TB, tn *Tenancy, code string) int64 {
+	tb.Helper()
+	var id int64
+	err := tn.DB.View(context.Background(), func(tx desk.Tx) error {
+		o, err := tx.OrgByCode(context.Background(), code)
+		id = o.ID
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
