@@ -267,9 +267,8 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 			where = append(where, "ticket_fts MATCH "+arg(sq.FTS5()))
 		}
 	}
-	if c := scopeSQL(tq.Scope, arg); c != "" {
-		where = append(where, c)
-	}
+	// The scope goes in last (see below); every other condition is a
+	// filter that applies the same way in each branch of a wide scope.
 	if tq.OrgID != 0 {
 		where = append(where, "t.org_id = "+arg(tq.OrgID))
 	}
@@ -305,6 +304,20 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if limit <= 0 {
 		limit = 50
 	}
+	if branches := scopeBranches(tq.Scope); idCol == "t.id" && len(branches) > 1 && len(branches) <= maxScopeBranches {
+		// A scope of several organisations, queues or the requester's own
+		// tickets: each branch walks its own (key, id) index newest first
+		// and stops after limit rows, so no branch sorts more than limit
+		// rows however many tickets the scope holds.
+		sub := make([]string, len(branches))
+		for i, b := range branches {
+			sub[i] = fmt.Sprintf("SELECT id FROM (SELECT t.id FROM tickets t WHERE %s ORDER BY t.id DESC LIMIT %d) b%d",
+				strings.Join(append([]string{b}, where...), " AND "), limit, i)
+		}
+		where = []string{fmt.Sprintf("t.id IN (SELECT id FROM (%s) u ORDER BY id DESC LIMIT %d)", strings.Join(sub, " UNION "), limit)}
+	} else if c := scopeSQL(tq.Scope, arg, len(branches) > 1 && t.db.dialect == SQLite); c != "" {
+		where = append(where, c)
+	}
 	query := ticketSelect + from + ticketJoins
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -314,22 +327,57 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }
 
+// maxScopeBranches bounds the branches of a wide scope's union; past it
+// (a ministry's agent over thousands of organisations) the scope is one
+// IN condition, and such a scope covers most tickets, so the newest-first
+// scan finds its page early.
+const maxScopeBranches = 64
+
+// scopeBranches splits a scope into one indexed equality per organisation,
+// queue and requester.
+func scopeBranches(s desk.Scope) []string {
+	if s.All() || s.None {
+		return nil
+	}
+	var out []string
+	for _, id := range s.OrgIDs {
+		out = append(out, fmt.Sprintf("t.org_id = %d", id))
+	}
+	for _, id := range s.QueueIDs {
+		out = append(out, fmt.Sprintf("t.queue_id = %d", id))
+	}
+	if s.RequesterID != 0 {
+		out = append(out, fmt.Sprintf("t.requester_id = %d", s.RequesterID))
+	}
+	return out
+}
+
 // scopeSQL turns a visibility scope into one condition on indexed columns
 // (tickets_org, tickets_queue, tickets_requester); "" when unrestricted.
 // A scope of one kind, the common case, stays a plain indexed condition.
-func scopeSQL(s desk.Scope, arg func(any) string) string {
+// wide (SQLite, more branches than the union takes) keeps SQLite from
+// collecting and sorting every ticket of the scope through those indexes:
+// the unary + makes it walk tickets newest first and stop at the limit,
+// which is quick because such a scope holds most tickets.
+func scopeSQL(s desk.Scope, arg func(any) string, wide bool) string {
 	if s.All() {
 		return ""
 	}
+	col := func(c string) string {
+		if wide {
+			return "+" + c
+		}
+		return c
+	}
 	var or []string
 	if len(s.OrgIDs) > 0 {
-		or = append(or, "t.org_id IN ("+idList(s.OrgIDs)+")")
+		or = append(or, col("t.org_id")+" IN ("+idList(s.OrgIDs)+")")
 	}
 	if len(s.QueueIDs) > 0 {
-		or = append(or, "t.queue_id IN ("+idList(s.QueueIDs)+")")
+		or = append(or, col("t.queue_id")+" IN ("+idList(s.QueueIDs)+")")
 	}
 	if s.RequesterID != 0 {
-		or = append(or, "t.requester_id = "+arg(s.RequesterID))
+		or = append(or, col("t.requester_id")+" = "+arg(s.RequesterID))
 	}
 	switch len(or) {
 	case 0:

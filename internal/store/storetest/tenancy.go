@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"testing"
@@ -192,6 +193,48 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 				}
 			}
 		}
+	})
+
+	t.Run("WideScopesPageAndFilter", func(t *testing.T) {
+		// Scopes of several branches (organisations, queue and own
+		// requests) page newest first without repeats, with filters;
+		// the second round gives the ministry more organisations than a
+		// union of branches takes.
+		check := func(name string) {
+			t.Helper()
+			a := tn.Actor(t, name)
+			var got []int64
+			cursor := ""
+			for i := 0; i < 10; i++ {
+				page, err := d.ListTickets(ctx, a, desk.ListQuery{Limit: 2, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range page.Items {
+					got = append(got, k.ID)
+				}
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+			}
+			if len(got) != len(want[name]) || !slices.IsSortedFunc(got, func(x, y int64) int { return int(y - x) }) {
+				t.Errorf("%s paged %v, want %d tickets newest first", name, got, len(want[name]))
+			}
+			page, err := d.ListTickets(ctx, a, desk.ListQuery{Limit: 50, Statuses: []desk.Status{desk.StatusClosed}})
+			if err != nil || len(page.Items) != 0 {
+				t.Errorf("%s closed tickets: %v %v", name, page.Items, err)
+			}
+		}
+		for _, name := range []string{"ministry", "colleagueFE", "queueAgent", "adminMin"} {
+			check(name)
+		}
+		for i := 0; i < 70; i++ {
+			if _, err := d.CreateOrg(ctx, desk.SystemActor, desk.NewOrg{Code: fmt.Sprintf("stazione-%d", i), Name: "Stazione", Parent: "pref-bo"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("ministry")
+		check("adminMin")
 	})
 
 	t.Run("WorkAndRequesterRights", func(t *testing.T) {
