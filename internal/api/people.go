@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
 )
@@ -26,8 +27,13 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, actor desk.Actor) error
 	if err != nil {
 		return err
 	}
+	scopes := actor.Scopes
+	if scopes == 0 {
+		scopes = desk.AllScopes
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"email": actor.Email, "name": actor.Name, "role": actor.Role,
-		"organisation": Ref{Code: org.Code, Name: org.Name}, "installation_admin": actor.InstallationAdmin})
+		"organisation": Ref{Code: org.Code, Name: org.Name}, "installation_admin": actor.InstallationAdmin,
+		"scopes": strings.Fields(scopes.String())})
 	return nil
 }
 

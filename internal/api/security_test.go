@@ -33,6 +33,9 @@ func TestTokensRefused(t *testing.T) {
 	if code, _ := e.do("read", "GET", "/api/v1/tickets", nil); code != 200 {
 		t.Fatalf("read token reading: %d", code)
 	}
+	if _, me := e.do("read", "GET", "/api/v1/me", nil); len(me["scopes"].([]any)) != 1 || me["scopes"].([]any)[0] != "read" {
+		t.Fatalf("me of a read token: %v", me)
+	}
 	code, out := e.do("read", "POST", "/api/v1/tickets", map[string]any{"subject": "x"})
 	if code != 403 || out["code"] != "forbidden" || !strings.Contains(out["message"].(string), "write") {
 		t.Fatalf("read token writing: %d %v", code, out)
