@@ -138,9 +138,9 @@ func TicketScope(a Actor) Scope {
 	if a.Role == RoleAdmin {
 		s.OrgIDs = union(s.OrgIDs, acc.AdminOrgIDs)
 	}
-	// Everyone sees their own requests; staff whose home organisation is
-	// in scope see them already (and the condition would only slow lists).
-	if a.UserID != 0 && !(a.Role.Staff() && slices.Contains(s.OrgIDs, a.OrgID)) {
+	// Everyone sees their own requests, wherever they asked (staff may
+	// ask another organisation for help).
+	if a.UserID != 0 {
 		s.RequesterID = a.UserID
 	}
 	if len(s.OrgIDs) == 0 && len(s.QueueIDs) == 0 && s.RequesterID == 0 {

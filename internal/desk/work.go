@@ -70,6 +70,10 @@ func (d *Desk) AddMessage(ctx context.Context, a Actor, number string, in NewMes
 		if !a.System && !CanActAsRequester(a, &t) {
 			return Errorf(EForbidden, "only the requester and the staff working it can write on ticket %s", t.Number)
 		}
+		if m.Kind == MessageReply && in.Kind == "" && !CanWorkTicket(a, &t) {
+			// Staff writing on their own request elsewhere write as its requester.
+			m.Kind = MessageIncoming
+		}
 		if t.MergedInto != 0 {
 			return Errorf(EConflict, "ticket %s was merged into another ticket", t.Number)
 		}

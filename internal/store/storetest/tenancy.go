@@ -278,6 +278,26 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 		if _, err := d.CreateTicket(ctx, tn.Actor(t, "ministry"), desk.NewTicket{OrgCode: "pref-bo", Subject: "dal ministero"}); err != nil {
 			t.Fatal(err)
 		}
+		// Staff asking another organisation for help are its requesters
+		// there: they see their request, write as requester, never notes.
+		req, err := d.CreateTicket(ctx, desk.SystemActor, desk.NewTicket{OrgCode: "pref-fe", Subject: "Bologna chiede a Ferrara",
+			Requester: desk.Contact{Email: tn.People["agentBO"]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.AddMessage(ctx, tn.Actor(t, "agentFE"), req.Number, desk.NewMessage{Body: "nota interna", Internal: true}); err != nil {
+			t.Fatal(err)
+		}
+		boAgent := tn.Actor(t, "agentBO")
+		m, err := d.AddMessage(ctx, boAgent, req.Number, desk.NewMessage{Body: "aggiungo un dettaglio"})
+		if err != nil || m.Kind != desk.MessageIncoming {
+			t.Fatalf("staff writing on their own request elsewhere: %+v %v", m.Kind, err)
+		}
+		_, err = d.AddMessage(ctx, boAgent, req.Number, desk.NewMessage{Body: "nota", Internal: true})
+		wantCode(t, err, desk.EForbidden)
+		if tl, err := d.Timeline(ctx, boAgent, req.Number); err != nil || len(tl.Messages) != 1 {
+			t.Fatalf("own request elsewhere shows internal notes: %+v %v", tl.Messages, err)
+		}
 		// People lookup stays within the organisations worked.
 		ps, err := d.FindPeople(ctx, tn.Actor(t, "agentBO"), "pref-fe", 20)
 		if err != nil || len(ps) != 0 {
