@@ -209,6 +209,11 @@ func TestDemoPrefecturesKeptApart(t *testing.T) {
 			}
 			check("agente.ferrara@demo.example.it", feNums, boNums, boSubjects, feSubjects)
 			check("agente.bologna@demo.example.it", boNums, feNums, feSubjects, boSubjects)
+			// The national operator sees both, each with its prefecture named.
+			op := newBrowser(t, srv, "operatore.bdna@demo.example.it")
+			if res := op.do("GET", "/operatore?stato=tutti", "", ""); !strings.Contains(res.body, "Prefettura di Ferrara") || !strings.Contains(res.body, "Prefettura di Bologna") {
+				t.Errorf("the national operator's list does not name both prefectures")
+			}
 			// The ministry's administrator sees both.
 			m := newBrowser(t, srv, "admin.ministero@demo.example.it")
 			res := m.do("GET", "/operatore/ticket/"+feNums[0], "", "")
