@@ -171,7 +171,7 @@ func (a *App) Handler() http.Handler {
 		}
 		h = rl.Handler(h)
 	}
-	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(h)))
+	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(a.Config.Proxies().HSTS(h))))
 }
 
 // withRemote puts the client's address in the request context, where the

@@ -276,3 +276,15 @@ func (p Proxies) HTTPS(r *http.Request) bool {
 	a, ok := remoteAddr(r)
 	return ok && p.trusted(a) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
+
+// HSTS tells browsers that reached us over HTTPS to keep using it for a
+// year (Strict-Transport-Security); plain-HTTP answers carry no such header,
+// as the standard requires.
+func (p Proxies) HSTS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.HTTPS(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

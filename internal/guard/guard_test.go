@@ -124,6 +124,16 @@ func TestClientIPAndHTTPS(t *testing.T) {
 	if p.HTTPS(r) {
 		t.Error("an untrusted peer claimed https")
 	}
+	h := p.HSTS(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for remote, want := range map[string]string{"10.1.1.1:443": "max-age=31536000", "203.0.113.7:443": ""} {
+		r := req(remote)
+		r.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := w.Header().Get("Strict-Transport-Security"); got != want {
+			t.Errorf("HSTS via %s = %q", remote, got)
+		}
+	}
 }
 
 func TestRateLimitHandler(t *testing.T) {
