@@ -100,7 +100,9 @@ func (a Actor) access() Access {
 // Scope restricts ticket queries to what an actor may see: a ticket is in
 // scope when its organisation is in OrgIDs, or its queue in QueueIDs, or
 // its requester is RequesterID. The zero Scope means every ticket (the
-// system); None means nothing.
+// system); None means nothing. TicketScope never leaves OrgIDs nil for a
+// restricted actor (it may be empty), so code that reads OrgIDs alone, for
+// counts, with nil meaning every organisation, never widens a scope.
 type Scope struct {
 	OrgIDs      []int64
 	QueueIDs    []int64
@@ -131,10 +133,10 @@ func TicketScope(a Actor) Scope {
 		return Scope{}
 	}
 	if !a.Role.Valid() {
-		return Scope{None: true}
+		return Scope{None: true, OrgIDs: []int64{}}
 	}
 	acc := a.access()
-	s := Scope{OrgIDs: acc.WorkOrgIDs, QueueIDs: acc.QueueIDs}
+	s := Scope{OrgIDs: append([]int64{}, acc.WorkOrgIDs...), QueueIDs: acc.QueueIDs}
 	if a.Role == RoleAdmin {
 		s.OrgIDs = union(s.OrgIDs, acc.AdminOrgIDs)
 	}
@@ -144,7 +146,7 @@ func TicketScope(a Actor) Scope {
 		s.RequesterID = a.UserID
 	}
 	if len(s.OrgIDs) == 0 && len(s.QueueIDs) == 0 && s.RequesterID == 0 {
-		return Scope{None: true}
+		return Scope{None: true, OrgIDs: []int64{}}
 	}
 	return s
 }
@@ -156,12 +158,12 @@ func workScope(a Actor) Scope {
 		return Scope{}
 	}
 	if !a.Role.Staff() {
-		return Scope{None: true}
+		return Scope{None: true, OrgIDs: []int64{}}
 	}
 	s := TicketScope(a)
 	s.RequesterID = 0
 	if len(s.OrgIDs) == 0 && len(s.QueueIDs) == 0 {
-		return Scope{None: true}
+		return Scope{None: true, OrgIDs: []int64{}}
 	}
 	return s
 }

@@ -35,3 +35,22 @@ func TestScopeAllows(t *testing.T) {
 		t.Fatal("a session (no token scopes) is limited by its role only")
 	}
 }
+
+// TestScopeOrgIDsNeverNilWhenRestricted: callers that read OrgIDs alone
+// (counters) take nil for "every organisation"; a restricted actor must
+// never give them nil.
+func TestScopeOrgIDsNeverNilWhenRestricted(t *testing.T) {
+	for name, a := range map[string]Actor{
+		"queue agent": {UserID: 1, OrgID: 2, Role: RoleAgent, Access: &Access{QueueIDs: []int64{7}}},
+		"requester":   {UserID: 1, OrgID: 2, Role: RoleRequester},
+		"nobody":      {Role: "ghost"},
+		"agent":       {UserID: 1, OrgID: 2, Role: RoleAgent},
+	} {
+		if s := TicketScope(a); s.OrgIDs == nil || s.All() {
+			t.Errorf("%s: scope %+v", name, s)
+		}
+	}
+	if s := TicketScope(SystemActor); !s.All() || s.OrgIDs != nil {
+		t.Errorf("system scope %+v", s)
+	}
+}
