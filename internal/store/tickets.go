@@ -243,11 +243,21 @@ func (t *q) TicketByID(ctx context.Context, id int64) (desk.Ticket, error) {
 // walks the FTS index in descending rowid order (which is the ticket id), so
 // a LIMIT stops early even for common words.
 func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, error) {
-	if tq.Scope.None {
+	query, args, ok := t.db.ticketsQuery(tq)
+	if !ok {
 		return nil, nil
 	}
+	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
+}
+
+// ticketsQuery builds the SQL of Tickets; ok is false when nothing can
+// match (an empty scope or search).
+func (db *DB) ticketsQuery(tq desk.TicketQuery) (query string, args []any, ok bool) {
+	if tq.Scope.None {
+		return "", nil, false
+	}
 	var where []string
-	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
@@ -257,9 +267,9 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if text := strings.TrimSpace(tq.Text); text != "" {
 		sq := search.Parse(text)
 		if sq.Empty() {
-			return nil, nil
+			return "", nil, false
 		}
-		if t.db.dialect == Postgres {
+		if db.dialect == Postgres {
 			where = append(where, "t.search @@ to_tsquery('italian', "+arg(sq.TSQuery())+")")
 		} else {
 			from = " FROM ticket_fts f JOIN tickets t ON t.id = f.rowid"
@@ -315,16 +325,15 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 				strings.Join(append([]string{b}, where...), " AND "), limit, i)
 		}
 		where = []string{fmt.Sprintf("t.id IN (SELECT id FROM (%s) u ORDER BY id DESC LIMIT %d)", strings.Join(sub, " UNION "), limit)}
-	} else if c := scopeSQL(tq.Scope, arg, len(branches) > 1 && t.db.dialect == SQLite); c != "" {
+	} else if c := scopeSQL(tq.Scope, arg, len(branches) > 1 && db.dialect == SQLite); c != "" {
 		where = append(where, c)
 	}
-	query := ticketSelect + from + ticketJoins
+	query = ticketSelect + from + ticketJoins
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
-	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
-	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
+	return query, args, true
 }
 
 // maxScopeBranches bounds the branches of a wide scope's union; past it
