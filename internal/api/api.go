@@ -109,6 +109,9 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/users/{email}/memberships", Scope: desk.ScopeAdmin, handler: a.memberships},
 		{Method: "POST", Path: "/api/v1/users/{email}/memberships", Scope: desk.ScopeAdmin, handler: a.addMembership},
 		{Method: "DELETE", Path: "/api/v1/users/{email}/memberships/{id}", Scope: desk.ScopeAdmin, handler: a.removeMembership},
+		{Method: "GET", Path: "/api/v1/tokens", handler: a.tokens},
+		{Method: "POST", Path: "/api/v1/tokens", Scope: desk.ScopeAdmin, handler: a.createToken},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Scope: desk.ScopeAdmin, handler: a.revokeToken},
 	}
 }
 

@@ -51,6 +51,7 @@ type mxEnv struct {
 	router routers.Router
 	seq    atomic.Int64
 	yaml   string // the FE catalogue as exported
+	role   string // the caller of the case being built
 }
 
 // mxCase is one call to make.
@@ -170,6 +171,28 @@ var mxMatrix = map[string]mxRoute{
 		return mxCase{path: "/api/v1/users/" + e.user("pref-bo", desk.RoleAgent) + "/memberships", body: map[string]any{"organisation": "pref-bo"}}
 	}, allowOwn: mxAdmins},
 	"DELETE /api/v1/users/{email}/memberships/{id}": {own: removeMembershipCase("pref-fe"), other: removeMembershipCase("pref-bo"), allowOwn: mxAdmins},
+	"GET /api/v1/tokens":                            {own: fixed("/api/v1/tokens", nil), allowOwn: mxAuthed},
+	"POST /api/v1/tokens": {own: fixed("/api/v1/tokens", map[string]any{"name": "integrazione", "scopes": []string{"read"}, "expires_in_days": 30}),
+		allowOwn: mxWriters},
+	// Own: a token of the caller (the FE agent's for the anonymous caller);
+	// other: a token of Bologna's agent, which nobody revokes through this route.
+	"DELETE /api/v1/tokens/{id}": {own: func(e *mxEnv, _ desk.Ticket) mxCase {
+		uid := e.actors["agent"].UserID
+		if a, ok := e.actors[e.role]; ok {
+			uid = a.UserID
+		}
+		return e.tokenCase(uid)
+	}, other: func(e *mxEnv, _ desk.Ticket) mxCase {
+		return e.tokenCase(e.tn.Actor(e.t, "agentBO").UserID)
+	}, allowOwn: mxWriters, allowOther: []string{}},
+}
+
+func (e *mxEnv) tokenCase(uid int64) mxCase {
+	_, tk, err := e.tn.Desk.CreateScopedToken(context.Background(), uid, "da revocare", 0, desk.ScopeRead)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return mxCase{path: fmt.Sprintf("/api/v1/tokens/%d", tk.ID)}
 }
 
 func attachmentCase(e *mxEnv, k desk.Ticket) mxCase {
@@ -413,6 +436,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 								}
 								k = e.ticket(org, "")
 							}
+							e.role = role
 							c := build(e, k)
 							code, body := e.call(role, r.Method, c)
 							want := slices.Contains(allowed, role)

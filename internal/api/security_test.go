@@ -126,3 +126,61 @@ func TestInjectionOverAPI(t *testing.T) {
 		t.Fatalf("download headers: %v", res.Header)
 	}
 }
+
+// TestSelfServiceTokens: mint a narrower, expiring token, list it, use it
+// within its scope, revoke it.
+func TestSelfServiceTokens(t *testing.T) {
+	e := newEnv(t)
+	code, out := e.do("agent", "POST", "/api/v1/tokens", map[string]any{"name": "cruscotto", "scopes": []string{"read"}, "expires_in_days": 7})
+	if code != 201 || !strings.HasPrefix(out["token"].(string), "spt_") || out["expires_at"] == nil {
+		t.Fatalf("mint: %d %v", code, out)
+	}
+	e.tokens["minted"] = out["token"].(string)
+	id := int(out["id"].(float64))
+	if code, _ := e.do("minted", "GET", "/api/v1/tickets", nil); code != 200 {
+		t.Fatalf("minted token reading: %d", code)
+	}
+	if code, _ := e.do("minted", "POST", "/api/v1/tokens", map[string]any{"name": "x", "scopes": []string{"read"}, "expires_in_days": 7}); code != 403 {
+		t.Fatalf("a read-only token minted a token: %d", code)
+	}
+	for _, bad := range []map[string]any{
+		{"name": "x", "scopes": []string{"read"}, "expires_in_days": 0},
+		{"name": "x", "scopes": []string{"read"}, "expires_in_days": 400},
+		{"name": "x", "scopes": []string{"root"}, "expires_in_days": 7},
+		{"name": "", "scopes": []string{"read"}, "expires_in_days": 7},
+	} {
+		if code, out := e.do("agent", "POST", "/api/v1/tokens", bad); code != 400 {
+			t.Errorf("mint %v: %d %v", bad, code, out)
+		}
+	}
+	_, list := e.do("agent", "GET", "/api/v1/tokens", nil)
+	found := false
+	for _, it := range list["items"].([]any) {
+		m := it.(map[string]any)
+		if _, leaked := m["token"]; leaked {
+			t.Fatal("the list shows a secret")
+		}
+		found = found || m["name"] == "cruscotto"
+	}
+	if !found {
+		t.Fatalf("minted token not listed: %v", list)
+	}
+	if code, _ := e.do("outsider", "DELETE", "/api/v1/tokens/"+itoa(id), nil); code != 404 {
+		t.Fatalf("someone else revoked it: %d", code)
+	}
+	if code, _ := e.do("agent", "DELETE", "/api/v1/tokens/"+itoa(id), nil); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code, _ := e.do("minted", "GET", "/api/v1/tickets", nil); code != 401 {
+		t.Fatalf("revoked minted token: %d", code)
+	}
+	// The domain refuses scopes the caller's token lacks.
+	a, err := e.fx.Desk.TokenActor(context.Background(), e.tokens["agent"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Scopes = desk.ScopeRead | desk.ScopeAdmin
+	if _, _, err := e.fx.Desk.IssueToken(context.Background(), a, "x", time.Hour, desk.ScopeWrite); desk.ErrorCode(err) != desk.EForbidden {
+		t.Fatalf("minted a wider token: %v", err)
+	}
+}

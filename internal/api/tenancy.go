@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sportello/sportello/internal/desk"
 )
@@ -113,6 +115,75 @@ func (a *API) removeMembership(w http.ResponseWriter, r *http.Request, actor des
 		return desk.Errorf(desk.ENotFound, "membership not found")
 	}
 	if err := a.desk.RemoveMembership(r.Context(), actor, r.PathValue("email"), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// TokenInfo is a token in JSON, never its secret value.
+type TokenInfo struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+func tokenJSON(t desk.Token) TokenInfo {
+	return TokenInfo{ID: t.ID, Name: t.Name, Scopes: strings.Fields(t.Scopes.String()), CreatedAt: t.Created,
+		ExpiresAt: timePtr(t.Expires), RevokedAt: timePtr(t.Revoked)}
+}
+
+func (a *API) tokens(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	ts, err := a.desk.MyTokens(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []TokenInfo `json:"items"`
+	}{Items: []TokenInfo{}}
+	for _, t := range ts {
+		out.Items = append(out.Items, tokenJSON(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type newTokenIn struct {
+	Name          string   `json:"name"`
+	Scopes        []string `json:"scopes"`
+	ExpiresInDays int      `json:"expires_in_days"`
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	var in newTokenIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	scopes, err := desk.ParseScopes(strings.Join(in.Scopes, " "))
+	if err != nil {
+		return err
+	}
+	tok, t, err := a.desk.IssueToken(r.Context(), actor, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour, scopes)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		TokenInfo
+		Token string `json:"token"`
+	}{tokenJSON(t), tok}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return desk.Errorf(desk.ENotFound, "token not found")
+	}
+	if err := a.desk.RevokeMyToken(r.Context(), actor, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
