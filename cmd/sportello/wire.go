@@ -22,6 +22,7 @@ func wire(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Jobs = append(a.Jobs, m.Jobs()...)
+	a.PEC = mail.PECService{Desk: a.Desk, Store: a.DB}
 	a.Desk.SetTxHooks(desk.TxHooks{OnMessage: m.EnqueueReply, OnStatus: m.EnqueueStatus})
 	assets, err := static.New()
 	if err != nil {
