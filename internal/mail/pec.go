@@ -216,8 +216,11 @@ func (j *PECOverdue) Run(ctx context.Context) error {
 }
 
 // RunOnce raises the overdue alerts due now and returns how many.
-func (j *PECOverdue) RunOnce(ctx context.Context) (int, error) {
-	now := j.now().UTC().Truncate(time.Microsecond)
+func (j *PECOverdue) RunOnce(ctx context.Context) (int, error) { return j.RunAt(ctx, j.now()) }
+
+// RunAt raises the alerts due at time now (tests move the clock).
+func (j *PECOverdue) RunAt(ctx context.Context, now time.Time) (int, error) {
+	now = now.UTC().Truncate(time.Microsecond)
 	var due []mailbox.Outbound
 	err := mailbox.View(ctx, j.store, func(tx mailbox.Tx) error {
 		var err error
@@ -263,7 +266,7 @@ func (j *PECOverdue) RunOnce(ctx context.Context) (int, error) {
 			}
 			body := fmt.Sprintf("Avviso PEC / PEC alert: nessuna ricevuta di avvenuta consegna dopo 24 ore / no delivery receipt after 24 hours\nMessaggio / message: %s (inviato / sent %s)\nIn attesa / waiting: %s",
 				o.Subject, o.Sent.In(rome()).Format("02/01/2006 15:04"), strings.Join(waiting, ", "))
-			dk := desk.New(desk.Opts{Store: mailbox.Bind(tx), Now: j.now})
+			dk := desk.New(desk.Opts{Store: mailbox.Bind(tx), Now: func() time.Time { return now }})
 			if _, err := dk.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true, Body: body}); err != nil {
 				return err
 			}
