@@ -627,3 +627,69 @@ func TestPECEvidenceAccess(t *testing.T) {
 		t.Errorf("requester's own evidence: %v", err)
 	}
 }
+
+// TestScenario5ForwardPEC: with forward_pec on the renewal rule, a
+// redirected request is also forwarded to the competent Prefecture's PEC
+// address from the desk's PEC mailbox, and the receipts of the forward
+// land on the ticket.
+func TestScenario5ForwardPEC(t *testing.T) { onPECEngines(t, testScenario5ForwardPEC) }
+
+func testScenario5ForwardPEC(t *testing.T, p *pecEnv) {
+	ctx := p.ctx
+	err := mailbox.Update(ctx, p.db, func(tx mailbox.Tx) error {
+		org, err := tx.OrgByCode(ctx, deskOrg)
+		if err != nil {
+			return err
+		}
+		rules := mail.NationalDeskRules()
+		rules[0].Then.ForwardPEC = true
+		return tx.ReplaceRules(ctx, org.ID, rules, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.envelopeN("renewal")
+	m.Postacert = mailtest.Message(pectest.Citizen, pectest.DeskPEC, "Rinnovo certificato digitale",
+		"Buongiorno, sono il RUP del Comune di Cento (FE): il certificato digitale scade il mese prossimo.",
+		"Message-ID: <"+m.Daticert.MsgID+">")
+	rec := p.deliver(m.Build(t))
+	if rec.Outcome != mailbox.OutRedirected || !strings.Contains(rec.Detail, "forwarded by PEC to protocollo.preffe@pec.interno.it") {
+		t.Fatalf("outcome %s (%s)", rec.Outcome, rec.Detail)
+	}
+	var fwd mailbox.PECSent
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && fwd.Outbound.ID == 0 {
+		for _, s := range p.pecData(rec.TicketNumber).Sent {
+			if s.Outbound.Kind == "forward_pec" && s.Outbound.State == mailbox.OutSent {
+				fwd = s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if fwd.Outbound.ID == 0 || fwd.Outbound.From != mail.NationalDeskPEC || fwd.Outbound.To[0] != "protocollo.preffe@pec.interno.it" {
+		t.Fatalf("forward %+v", fwd.Outbound)
+	}
+	var sent mailtest.Sent
+	for _, s := range p.smtp.Sent() {
+		if bytes.Contains(s.Data, []byte(fwd.Outbound.MessageID)) {
+			sent = s
+		}
+	}
+	env := sentMessage(t, sent)
+	if sent.From != mail.NationalDeskPEC || len(env.Attachments) != 1 || env.Attachments[0].FileName != "richiesta-originale.eml" ||
+		!bytes.Contains(env.Attachments[0].Content, []byte("Comune di Cento (FE)")) || !strings.Contains(env.Text, "Inoltro") && !strings.Contains(env.Text, "inoltra") {
+		t.Errorf("forward as sent: from %s, %d attachments\n%s", sent.From, len(env.Attachments), env.Text)
+	}
+	p.deliver(p.receiptFor(pec.ReceiptAccettazione, fwd.Outbound, "fwd"))
+	m2 := pectest.Receipt(pec.ReceiptAvvenutaConsegna, p.pki.Signer)
+	m2.MessageID = "consegna.fwd@pec.gestore.example.it"
+	m2.RiferimentoMessageID, m2.Daticert.MsgID, m2.Daticert.Consegna = fwd.Outbound.MessageID, fwd.Outbound.MessageID, "protocollo.preffe@pec.interno.it"
+	if r := p.deliver(m2.Build(t)); r.TicketNumber != rec.TicketNumber {
+		t.Errorf("delivery receipt of the forward on %q (%s)", r.TicketNumber, r.Detail)
+	}
+	for _, s := range p.pecData(rec.TicketNumber).Sent {
+		if s.Outbound.ID == fwd.Outbound.ID && s.Status() != "delivered" {
+			t.Errorf("forward status %s: %+v", s.Status(), s.Deliveries)
+		}
+	}
+}

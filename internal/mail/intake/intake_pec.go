@@ -3,13 +3,16 @@ package intake
 import (
 	"context"
 	"fmt"
+	netmail "net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/mail/mailbox"
+	"github.com/sportello/sportello/internal/mail/outbox"
 	"github.com/sportello/sportello/internal/mail/pec"
+	"github.com/sportello/sportello/internal/mail/route"
 )
 
 // PEC handling of the intake: the certification data of envelopes,
@@ -293,4 +296,56 @@ func ReceiptLabelEN(r pec.ReceiptType) string {
 		return "virus detection notice"
 	}
 	return string(r)
+}
+
+// forwardPEC forwards a redirected request to the competent office's PEC
+// address from the organisation's PEC mailbox, with the original message
+// attached; its receipts land on the ticket like a reply's. Without a PEC
+// address or a PEC mailbox the ticket gets a note saying why.
+func (in *incoming) forwardPEC(ctx context.Context, t desk.Ticket, office route.Office) error {
+	note := func(why string) error {
+		in.set("", "not forwarded by PEC: "+why)
+		_, err := in.d.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true,
+			Body: "Inoltro PEC non eseguito / PEC forward not sent: " + why})
+		return err
+	}
+	if office.PEC == "" {
+		return note(fmt.Sprintf("%s has no PEC address in the directory", office.Name))
+	}
+	boxes, err := in.tx.Mailboxes(ctx, false)
+	if err != nil {
+		return err
+	}
+	var box *mailbox.Mailbox
+	for i := range boxes {
+		if b := boxes[i]; b.OrgID == in.mb.OrgID && b.PEC && b.Active {
+			box = &boxes[i]
+			break
+		}
+	}
+	if box == nil {
+		return note("the organisation has no active PEC mailbox")
+	}
+	original := in.raw
+	if in.pec != nil && in.pec.Original != nil {
+		original = in.pec.Original
+	}
+	m := in.msg
+	text := fmt.Sprintf("Richiedente / requester: %s <%s>", m.From.Name, m.From.Email)
+	if in.pec != nil && in.pec.Kind == pec.KindEnvelope && in.pec.Daticert != nil {
+		text += fmt.Sprintf("\nRicevuta via PEC / received by PEC: identificativo %s, %s", in.pec.Daticert.Identificativo,
+			in.pec.Daticert.Data.Format("02/01/2006 15:04:05 -0700"))
+	}
+	_, err = in.p.outbox.Enqueue(ctx, in.tx, outbox.Request{Mailbox: *box, Kind: outbox.KindForward, Ticket: &t, Generated: true,
+		To:          netmail.Address{Name: office.Name, Address: office.PEC},
+		Data:        outbox.Data{Office: office, Subject: m.Subject, Body: in.body(false), Text: text},
+		Attachments: []outbox.File{{Name: "richiesta-originale.eml", ContentType: "application/octet-stream", Data: original}}})
+	if err != nil {
+		if desk.ErrorCode(err) == desk.ETooLarge || desk.ErrorCode(err) == desk.EInvalid {
+			return note(desk.ErrorMessage(err))
+		}
+		return err
+	}
+	in.set("", "forwarded by PEC to "+office.PEC)
+	return nil
 }

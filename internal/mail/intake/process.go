@@ -933,6 +933,11 @@ func (in *incoming) redirect(ctx context.Context, t desk.Ticket, dec route.Decis
 		return false, err
 	}
 	in.set(mailbox.OutRedirected, fmt.Sprintf("to %s <%s> (province %s from %s)", office.Name, office.Address(), province, source))
+	if dec.ForwardPEC {
+		if err := in.forwardPEC(ctx, t, office); err != nil {
+			return false, err
+		}
+	}
 	// The requester must learn where to write even when automatic answers
 	// are being limited, so only robots and loops stop this one.
 	return true, in.reply(ctx, outbox.KindRedirect, &t, data, msg.ID, true)

@@ -25,10 +25,11 @@ const (
 	KindReply     = "reply"      // an agent's public reply
 	KindResolved  = "resolved"   // resolved: please confirm or reopen
 	KindReminder  = "reminder"   // waiting on the requester
+	KindForward   = "forward_pec" // a request forwarded by PEC to the competent office
 )
 
 // Kinds lists every template.
-var Kinds = []string{KindAck, KindAckTriage, KindInfo, KindRetired, KindRedirect, KindFollowUp, KindReply, KindResolved, KindReminder}
+var Kinds = []string{KindAck, KindAckTriage, KindInfo, KindRetired, KindRedirect, KindFollowUp, KindReply, KindResolved, KindReminder, KindForward}
 
 // Data is what templates may use.
 type Data struct {
