@@ -164,6 +164,7 @@ type ticketView struct {
 	MaxUpload string
 	Mine      bool
 	Phases    *phasesView
+	PEC       *pecView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -209,6 +210,7 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	v.Agents = w.agents(ctx, c.Actor)
+	v.PEC = w.ticketPEC(ctx, c.Actor, t.Number)
 	w.render(rw, r, status, "ticket", v)
 	return nil
 }
@@ -309,7 +311,13 @@ func (w *Web) ticketFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		s := f.Get("service")
 		ch.Service = &s
 	}
-	return w.ticketAction(rw, r, c, "fields", nil, func(number string) (string, error) {
+	field := "fields"
+	if f.Has("protocol") {
+		s := f.Get("protocol")
+		ch.Protocol = &s
+		field = "protocol" // its own form (pec.html)
+	}
+	return w.ticketAction(rw, r, c, field, nil, func(number string) (string, error) {
 		_, err := w.desk.Update(r.Context(), c.Actor, number, ch)
 		return "ticket.updated", err
 	})
