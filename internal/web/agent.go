@@ -8,6 +8,7 @@ import (
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
+	"github.com/sportello/sportello/internal/mail/mailbox"
 )
 
 // listLimit is the number of tickets per page of the workspace list.
@@ -53,6 +54,9 @@ type workspaceView struct {
 	Error     string
 	OpenTotal int64
 	View      string // the saved view in use, if any
+	// PECAlerts are recent PEC delivery alerts of tickets assigned to the
+	// agent or to no one (pec.go).
+	PECAlerts []mailbox.PECAlert
 }
 
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -113,6 +117,7 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	case !f.Active():
 		v.View = "open"
 	}
+	v.PECAlerts = w.recentPECAlerts(ctx, c.Actor)
 	w.render(rw, r, status, "workspace", v)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/desk"
@@ -113,6 +114,7 @@ var pecTexts = map[string]texts{
 	"pec.receipts":         {"Ricevute", "Receipts"},
 	"pec.none":             {"nessuna", "none"},
 	"event.protocol":       {"Protocollo: da %s a %s", "Protocol number: from %s to %s"},
+	"pec.alerts.workspace": {"Risposte PEC non consegnate", "PEC replies not delivered"},
 	"pec.alert.overdue":    {"Nessuna ricevuta di consegna dopo 24 ore", "No delivery receipt after 24 hours"},
 	"pec.alert.receipt":    {"Ricevuta di errore: %s", "Failure receipt: %s"},
 }
@@ -160,4 +162,24 @@ func (p *Page) PECAlertLabel(kind string) string {
 		return p.T("pec.alert.overdue")
 	}
 	return p.T("pec.alert.receipt", kind)
+}
+
+// recentPECAlerts are the PEC delivery alerts of the last 7 days of
+// tickets assigned to the agent or to no one, newest first (at most 5).
+func (w *Web) recentPECAlerts(ctx context.Context, a desk.Actor) []mailbox.PECAlert {
+	if w.pec == nil {
+		return nil
+	}
+	all, err := w.pec.Alerts(ctx, a, true, 5)
+	if err != nil {
+		w.log.Warn("web: PEC alerts", "err", err)
+		return nil
+	}
+	var out []mailbox.PECAlert
+	for _, al := range all {
+		if time.Since(al.Created) < 7*24*time.Hour {
+			out = append(out, al)
+		}
+	}
+	return out
 }

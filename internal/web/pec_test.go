@@ -16,13 +16,10 @@ import (
 	"github.com/sportello/sportello/internal/store/storetest"
 )
 
-// TestTicketPagePEC: a ticket from a certified message shows the PEC
-// badge, the certified sender, the certification data with the download
-// of the signed original (byte for byte), and takes a protocol number.
-func TestTicketPagePEC(t *testing.T) {
-	var number string
-	var raw []byte
-	var inID int64
+// pecHarness is the web UI with the PEC channel and one ticket made from a
+// signed certified request, whose reply by PEC was not delivered.
+func pecHarness(t *testing.T) (h *harness, number string, inID int64, raw []byte) {
+	t.Helper()
 	ingest := func(tb testing.TB, f *storetest.Fixture) {
 		ctx := context.Background()
 		pki := pectest.NewPKI(tb)
@@ -53,10 +50,45 @@ func TestTicketPagePEC(t *testing.T) {
 			tb.Fatal(err)
 		}
 	}
-	var h *harness
 	h = newHarnessWith(t, []func(testing.TB, *storetest.Fixture){ingest}, func(o *Opts) {
 		o.PEC = mail.PECService{Desk: o.Desk, Store: o.DB}
 	})
+	// A reply by PEC that was not delivered: the alert shows on the
+	// ticket and in the agent's workspace.
+	ctx := context.Background()
+	err := mailbox.Update(ctx, h.f.DB, func(tx mailbox.Tx) error {
+		tk, err := tx.TicketByNumber(ctx, number)
+		if err != nil {
+			return err
+		}
+		mb, err := tx.MailboxByAddress(ctx, pectest.DeskPEC)
+		if err != nil {
+			return err
+		}
+		out := mailbox.Outbound{MailboxID: mb.ID, TicketID: tk.ID, Kind: "reply", MessageID: pectest.OutboundMessageID, From: pectest.DeskPEC,
+			To: []string{pectest.Citizen}, Subject: pectest.OutboundSubject, Raw: pectest.Outbound(), State: mailbox.OutBounced, NextAt: time.Now(), Created: time.Now()}
+		if err := tx.InsertOutbound(ctx, &out); err != nil {
+			return err
+		}
+		if err := mailbox.PECOf(tx).PutDelivery(ctx, mailbox.PECDelivery{OutID: out.ID, Recipient: pectest.Citizen, State: mailbox.DelFailed,
+			Detail: "errore-consegna: casella inesistente", Updated: time.Now()}); err != nil {
+			return err
+		}
+		_, err = mailbox.PECOf(tx).InsertPECAlert(ctx, &mailbox.PECAlert{TicketID: tk.ID, OutID: out.ID, Kind: "errore-consegna",
+			Recipient: pectest.Citizen, Detail: "casella inesistente", Created: time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, number, inID, raw
+}
+
+// TestTicketPagePEC: a ticket from a certified message shows the PEC
+// badge, the certified sender, the certification data with the download
+// of the signed original (byte for byte), and takes a protocol number.
+func TestTicketPagePEC(t *testing.T) {
+	h, number, inID, raw := pecHarness(t)
 	a := h.client()
 	a.login("agente@example.it")
 	page := a.get("/operatore/ticket/" + number)
@@ -80,6 +112,10 @@ func TestTicketPagePEC(t *testing.T) {
 		t.Errorf("agent of another organisation: %d", res.StatusCode)
 	}
 
+	mustContain(t, a.get("/operatore").Body, `id="pec-workspace-alerts"`, `href="/operatore/ticket/`+number+`#pec"`, "Ricevuta di errore: errore-consegna")
+	page = a.get("/operatore/ticket/" + number)
+	mustContain(t, page.Body, `id="pec-alerts"`, `id="pec-sent"`, "non consegnata", "casella inesistente")
+
 	if res := a.post("/operatore/ticket/"+number+"/campi", url.Values{"protocol": {"AOO/2026/0004521"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("protocol: %d %s", res.StatusCode, res.Body)
 	}
@@ -93,3 +129,33 @@ func TestTicketPagePEC(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestBrowserPECTicket opens the workspace and the page of a ticket that
+// came by PEC in Chromium: the alert, the badge, the delivery state and
+// the certification data pass axe, and the protocol number is saved with
+// the keyboard-reachable form.
+func TestBrowserPECTicket(t *testing.T) {
+	h, number, _, _ := pecHarness(t)
+	tr := newTour(t, h)
+	b := tr.b
+	tr.login("agente@example.it")
+	if !strings.Contains(b.Text("#pec-workspace-alerts"), number) {
+		t.Errorf("workspace alert: %q", b.Text("#pec-workspace-alerts"))
+	}
+	tr.check("pec-workspace")
+	tr.open("/operatore/ticket/" + number)
+	if b.Text("#pec-badge") != "PEC" || b.Text("#pec-certified-sender") != pectest.Citizen {
+		t.Errorf("badge %q, certified sender %q", b.Text("#pec-badge"), b.Text("#pec-certified-sender"))
+	}
+	b.Click("#pec details summary")
+	tr.check("pec-ticket")
+	b.FillLabel("Protocollo", "AOO/2026/0004521")
+	if st := b.Submit("#protocol-form"); st != http.StatusOK {
+		t.Fatalf("protocol: %d", st)
+	}
+	if got := b.Text("#protocol-value"); got != "AOO/2026/0004521" {
+		t.Errorf("protocol shown %q", got)
+	}
+	tr.check("")
+	b.AssertNoConsoleErrors()
+}
