@@ -97,6 +97,7 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tickets/{number}/pec", handler: a.ticketPEC},
 		{Method: "GET", Path: "/api/v1/tickets/{number}/pec/evidence/{id}", handler: a.pecEvidence},
 		{Method: "GET", Path: "/api/v1/pec/alerts", handler: a.pecAlerts},
+		{Method: "GET", Path: "/api/v1/mailboxes", handler: a.mailboxes},
 	}
 }
 

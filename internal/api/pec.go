@@ -217,3 +217,68 @@ func (a *API) pecAlerts(w http.ResponseWriter, r *http.Request, actor desk.Actor
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// Mailbox is a connected mailbox in JSON (never with its passwords).
+type Mailbox struct {
+	Address     string     `json:"address"`
+	Org         string     `json:"organisation"`
+	PEC         bool       `json:"pec"`
+	IMAP        string     `json:"imap"`
+	SMTP        string     `json:"smtp"`
+	Folder      string     `json:"folder"`
+	Active      bool       `json:"active"`
+	LastOK      *time.Time `json:"last_ok_at"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// mailboxes lists the connected mailboxes an administrator may see, with
+// their PEC flag and health; passwords never appear (endpoints print
+// without them). Connecting one is `sportello mailbox add … [--pec]`.
+func (a *API) mailboxes(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	var orgs map[int64]bool
+	switch {
+	case actor.System || actor.InstallationAdmin:
+	case actor.Role == desk.RoleAdmin && actor.OrgID != 0:
+		orgs = map[int64]bool{actor.OrgID: true}
+	default:
+		return desk.Errorf(desk.EForbidden, "only administrators see the mailboxes")
+	}
+	out := struct {
+		Items []Mailbox `json:"items"`
+	}{Items: []Mailbox{}}
+	err := mailbox.View(r.Context(), a.desk.Store(), func(tx mailbox.Tx) error {
+		all, err := tx.Mailboxes(r.Context(), true)
+		if err != nil {
+			return err
+		}
+		codes := map[int64]string{}
+		for _, m := range all {
+			if orgs != nil && !orgs[m.OrgID] {
+				continue
+			}
+			if _, ok := codes[m.OrgID]; !ok {
+				o, err := tx.OrgByID(r.Context(), m.OrgID)
+				if err != nil {
+					return err
+				}
+				codes[m.OrgID] = o.Code
+			}
+			mb := Mailbox{Address: m.Address, Org: codes[m.OrgID], PEC: m.PEC, IMAP: m.IMAP.String(), SMTP: m.SMTP.String(),
+				Folder: m.Folder, Active: m.Active, LastError: m.Health.LastError}
+			if t := m.Health.LastOK; !t.IsZero() {
+				mb.LastOK = &t
+			}
+			if t := m.Health.LastErrorAt; !t.IsZero() {
+				mb.LastErrorAt = &t
+			}
+			out.Items = append(out.Items, mb)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,4 +167,24 @@ func TestPECRoutesWithoutChannel(t *testing.T) {
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// TestMailboxesOverHTTP: administrators list the mailboxes with the PEC
+// flag and never a password; others are refused.
+func TestMailboxesOverHTTP(t *testing.T) {
+	e, _, _ := newPECEnv(t)
+	code, body := e.do("admin", "GET", "/api/v1/mailboxes", nil)
+	if code != 200 {
+		t.Fatalf("admin: %d %v", code, body)
+	}
+	items := body["items"].([]any)
+	m := items[0].(map[string]any)
+	if len(items) != 1 || m["address"] != pectest.DeskPEC || m["pec"] != true || strings.Contains(fmt.Sprint(m), ":p@") {
+		t.Errorf("mailboxes %v", items)
+	}
+	for _, who := range []string{"agent", "requester", "outsider"} {
+		if code, _ := e.do(who, "GET", "/api/v1/mailboxes", nil); code != 403 {
+			t.Errorf("%s: %d", who, code)
+		}
+	}
 }
