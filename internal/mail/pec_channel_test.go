@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -692,4 +693,68 @@ func testScenario5ForwardPEC(t *testing.T, p *pecEnv) {
 			t.Errorf("forward status %s: %+v", s.Status(), s.Deliveries)
 		}
 	}
+}
+
+// FuzzIngestPEC is FuzzIngest for a PEC mailbox, seeded with every valid
+// and malformed PEC fixture: whatever arrives is recorded with an outcome,
+// nothing fails or panics, receipts never open tickets.
+//
+//	go test ./internal/mail -run '^$' -fuzz FuzzIngestPEC -fuzztime 30s -fuzzminimizetime 5s
+func FuzzIngestPEC(f *testing.F) {
+	pki := pectest.NewPKI(f)
+	for _, c := range append(pectest.Catalogue(pki.Signer), pectest.Malformed(nil)...) {
+		if b, err := c.Message.Bytes(); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("X-Ricevuta: accettazione\r\nX-Riferimento-Message-ID: <" + pectest.OutboundMessageID + ">\r\n\r\n"))
+	f.Add([]byte("X-Trasporto: posta-certificata\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--\r\n"))
+	p := newProcEnv(f, storetest.OpenSQLite)
+	var err error
+	p.mail, err = mail.NewWith(mail.Opts{Store: p.db, Key: []byte(testKey), PEC: pec.Options{TrustAnchors: pki.CA.Pool(), Now: pectest.NowFunc}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	p.mb, _, err = mail.SaveMailbox(p.ctx, p.db, p.mail.Sealer, mail.MailboxInput{Address: mail.NationalDeskPEC, PEC: true,
+		IMAP: "imaps://u:p@127.0.0.1:1/INBOX", SMTP: "smtps://u:p@127.0.0.1:1"}, time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	tk, err := p.desk.CreateTicket(p.ctx, desk.SystemActor, desk.NewTicket{OrgCode: deskOrg, Subject: "Richiesta", Description: "x",
+		Channel: desk.ChannelPEC, Requester: desk.Contact{Email: pectest.Citizen}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	err = mailbox.Update(p.ctx, p.db, func(tx mailbox.Tx) error {
+		out := mailbox.Outbound{MailboxID: p.mb.ID, TicketID: tk.ID, Kind: "reply", MessageID: pectest.OutboundMessageID,
+			From: mail.NationalDeskPEC, To: []string{pectest.Citizen}, Raw: pectest.Outbound(), State: mailbox.OutSent,
+			NextAt: time.Now(), Created: time.Now()}
+		return tx.InsertOutbound(p.ctx, &out)
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p.uid++
+		res, err := p.mail.Processor.Ingest(p.ctx, p.mb, 1, p.uid, raw)
+		if err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+		if res.Already || res.Outcome == "" {
+			t.Fatalf("result %+v", res)
+		}
+		if pec.Classify(headerOf(raw)) == pec.KindReceipt && (res.Outcome == mailbox.OutTicket || res.Outcome == mailbox.OutFollowUp) {
+			t.Fatalf("a receipt opened ticket %s", res.Ticket)
+		}
+	})
+}
+
+// headerOf reads the top-level header of a raw message (empty when it
+// does not parse).
+func headerOf(raw []byte) map[string][]string {
+	m, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	return m.Header
 }
