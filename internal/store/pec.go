@@ -67,7 +67,7 @@ func scanPECCert(r interface{ Scan(...any) error }) (mailbox.PECCert, error) {
 func (t *q) InsertPECCert(ctx context.Context, c *mailbox.PECCert) error {
 	dc := ""
 	if c.Daticert != nil {
-		b, err := json.Marshal(c.Daticert)
+		b, err := json.Marshal(cleanDaticert(*c.Daticert))
 		if err != nil {
 			return err
 		}
@@ -79,6 +79,24 @@ func (t *q) InsertPECCert(ctx context.Context, c *mailbox.PECCert) error {
 		c.InID, nullID(c.TicketID), nullID(c.MessageRef), nullID(c.OutID), c.Kind, text(c.Tipo), text(c.Sender), text(dc),
 		c.Signed, c.SigStatus, text(c.SigSigner), text(c.SigError), c.SHA256, us(c.Received))
 	return conflict(err, "certification data of received message %d already recorded", c.InID)
+}
+
+// cleanDaticert makes every string storable on both engines (see text):
+// a NUL would otherwise survive as \u0000 inside the JSON.
+func cleanDaticert(d mailbox.Daticert) mailbox.Daticert {
+	for _, p := range []*string{&d.Tipo, &d.Errore, &d.Mittente, &d.Risposte, &d.Oggetto, &d.Gestore, &d.Zona, &d.ID, &d.MsgID,
+		&d.RicevutaTipo, &d.Consegna, &d.ErroreEsteso} {
+		*p = text(*p)
+	}
+	d.Destinatari = append([]mailbox.PECRecipient(nil), d.Destinatari...)
+	for i := range d.Destinatari {
+		d.Destinatari[i].Address, d.Destinatari[i].Kind = text(d.Destinatari[i].Address), text(d.Destinatari[i].Kind)
+	}
+	d.Ricezione = append([]string(nil), d.Ricezione...)
+	for i := range d.Ricezione {
+		d.Ricezione[i] = text(d.Ricezione[i])
+	}
+	return d
 }
 
 func (t *q) PECCertsOfTicket(ctx context.Context, ticketID int64) ([]mailbox.PECCert, error) {
