@@ -48,7 +48,7 @@ func TestPECContract(t *testing.T) {
 				c := mailbox.PECCert{InID: in.ID, TicketID: tk.ID, Kind: "envelope", Tipo: "posta-certificata", Sender: "mario@pec.it",
 					Daticert: &mailbox.Daticert{Tipo: "posta-certificata", Mittente: "mario@pec.it", Data: time.Date(2026, 6, 15, 11, 59, 58, 0, zone), Zona: "+0200",
 						Destinatari: []mailbox.PECRecipient{{Address: "desk@pec.ente.it", Kind: "certificato"}, {Address: "x@ente.it", Kind: "esterno"}},
-						ID: "opec.1", Gestore: "Gestore", Oggetto: "Oggetto \x00con NUL"},
+						ID:          "opec.1", Gestore: "Gestore", Oggetto: "Oggetto \x00con NUL"},
 					Signed: true, SigStatus: "verified", SigSigner: "Gestore CA", SHA256: "abc", Received: now}
 				if err := ptx.InsertPECCert(ctx, &c); err != nil {
 					return err

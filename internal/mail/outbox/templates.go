@@ -16,15 +16,15 @@ var templateFS embed.FS
 
 // Kinds of outgoing mail, one template each.
 const (
-	KindAck       = "ack"        // request registered
-	KindAckTriage = "ack_triage" // registered; which application is it about?
-	KindInfo      = "info"       // a rule's fixed answer, no ticket
-	KindRetired   = "retired"    // written to a retired address
-	KindRedirect  = "redirect"   // the competent office is another
-	KindFollowUp  = "followup"   // reply to a closed ticket opened a new one
-	KindReply     = "reply"      // an agent's public reply
-	KindResolved  = "resolved"   // resolved: please confirm or reopen
-	KindReminder  = "reminder"   // waiting on the requester
+	KindAck       = "ack"         // request registered
+	KindAckTriage = "ack_triage"  // registered; which application is it about?
+	KindInfo      = "info"        // a rule's fixed answer, no ticket
+	KindRetired   = "retired"     // written to a retired address
+	KindRedirect  = "redirect"    // the competent office is another
+	KindFollowUp  = "followup"    // reply to a closed ticket opened a new one
+	KindReply     = "reply"       // an agent's public reply
+	KindResolved  = "resolved"    // resolved: please confirm or reopen
+	KindReminder  = "reminder"    // waiting on the requester
 	KindForward   = "forward_pec" // a request forwarded by PEC to the competent office
 )
 
