@@ -70,3 +70,9 @@ func size(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// KindForward is a request forwarded by PEC to the competent office
+// (scenario 5 with forward_pec; template forward_pec.txt).
+const KindForward = "forward_pec"
+
+func init() { Kinds = append(Kinds, KindForward) }

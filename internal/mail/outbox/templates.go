@@ -16,20 +16,19 @@ var templateFS embed.FS
 
 // Kinds of outgoing mail, one template each.
 const (
-	KindAck       = "ack"         // request registered
-	KindAckTriage = "ack_triage"  // registered; which application is it about?
-	KindInfo      = "info"        // a rule's fixed answer, no ticket
-	KindRetired   = "retired"     // written to a retired address
-	KindRedirect  = "redirect"    // the competent office is another
-	KindFollowUp  = "followup"    // reply to a closed ticket opened a new one
-	KindReply     = "reply"       // an agent's public reply
-	KindResolved  = "resolved"    // resolved: please confirm or reopen
-	KindReminder  = "reminder"    // waiting on the requester
-	KindForward   = "forward_pec" // a request forwarded by PEC to the competent office
+	KindAck       = "ack"        // request registered
+	KindAckTriage = "ack_triage" // registered; which application is it about?
+	KindInfo      = "info"       // a rule's fixed answer, no ticket
+	KindRetired   = "retired"    // written to a retired address
+	KindRedirect  = "redirect"   // the competent office is another
+	KindFollowUp  = "followup"   // reply to a closed ticket opened a new one
+	KindReply     = "reply"      // an agent's public reply
+	KindResolved  = "resolved"   // resolved: please confirm or reopen
+	KindReminder  = "reminder"   // waiting on the requester
 )
 
 // Kinds lists every template.
-var Kinds = []string{KindAck, KindAckTriage, KindInfo, KindRetired, KindRedirect, KindFollowUp, KindReply, KindResolved, KindReminder, KindForward}
+var Kinds = []string{KindAck, KindAckTriage, KindInfo, KindRetired, KindRedirect, KindFollowUp, KindReply, KindResolved, KindReminder}
 
 // Data is what templates may use.
 type Data struct {
