@@ -2,6 +2,8 @@ package mailbox
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -139,14 +141,49 @@ type PECTx interface {
 	OverduePEC(ctx context.Context, from, to time.Time, limit int) ([]Outbound, error)
 }
 
-// PECOf returns the PEC view of a store transaction; it panics if the
-// store does not implement PECTx (a wiring error the first test catches).
+// PECOf returns the PEC view of a store transaction. Wrappers of a Tx
+// (a per-batch cache, say) are looked through: those with an Unwrap() Tx
+// method, and structs that embed the Tx they wrap. It panics if no store
+// transaction implementing PECTx is found (a wiring error the first test
+// catches).
 func PECOf(tx Tx) PECTx {
-	p, ok := tx.(PECTx)
-	if !ok {
-		panic("mailbox: the store transaction does not implement mailbox.PECTx")
+	for range 8 {
+		if p, ok := tx.(PECTx); ok {
+			return p
+		}
+		inner := unwrapTx(tx)
+		if inner == nil {
+			break
+		}
+		tx = inner
 	}
-	return p
+	panic(fmt.Sprintf("mailbox: the store transaction %T does not implement mailbox.PECTx", tx))
+}
+
+var txType = reflect.TypeFor[Tx]()
+
+// unwrapTx returns the Tx that tx wraps, or nil.
+func unwrapTx(tx Tx) Tx {
+	if u, ok := tx.(interface{ Unwrap() Tx }); ok {
+		return u.Unwrap()
+	}
+	v := reflect.ValueOf(tx)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Type().Field(i); f.Anonymous && f.Type == txType && f.IsExported() {
+			inner, _ := v.Field(i).Interface().(Tx)
+			return inner
+		}
+	}
+	return nil
 }
 
 // TicketPEC is what a ticket page shows of the PEC channel: the
