@@ -219,6 +219,27 @@ func testPECEndToEnd(t *testing.T, p *pecEnv) {
 		t.Errorf("%d tickets: receipts must open none", n)
 	}
 
+	// The citizen answers by PEC: the enclosed message threads on the
+	// ticket (In-Reply-To our reply), with its own certification data.
+	ans := p.envelopeN("answer")
+	ans.Postacert = mailtest.Message(pectest.Citizen, pectest.DeskPEC, "Re: "+out1.Subject, "Grazie, ora riesco ad accedere.",
+		"Message-ID: <"+ans.Daticert.MsgID+">", "In-Reply-To: <"+out1.MessageID+">")
+	if r := p.deliver(ans.Build(t)); r.Outcome != mailbox.OutMessage || r.TicketNumber != tk.Number {
+		t.Errorf("PEC answer: %s on %q (%s)", r.Outcome, r.TicketNumber, r.Detail)
+	}
+	envelopes := 0
+	for _, c := range p.pecData(tk.Number).Certs {
+		if c.Kind == "envelope" && c.TicketID == tk.ID {
+			envelopes++
+			if envelopes == 2 && (c.MessageRef == 0 || c.Daticert.MsgID != ans.Daticert.MsgID) {
+				t.Errorf("answer's cert %+v", c)
+			}
+		}
+	}
+	if envelopes != 2 {
+		t.Errorf("%d certified messages on the ticket", envelopes)
+	}
+
 	// A second reply is not delivered: the assignee is alerted.
 	if _, err := p.desk.AddMessage(ctx, agent, tk.Number, desk.NewMessage{Body: "Un'ultima verifica."}); err != nil {
 		t.Fatal(err)
