@@ -114,6 +114,7 @@ var pecTexts = map[string]texts{
 	"pec.receipts":         {"Ricevute", "Receipts"},
 	"pec.none":             {"nessuna", "none"},
 	"event.protocol":       {"Protocollo: da %s a %s", "Protocol number: from %s to %s"},
+	"err.field.protocol":   {"Il numero di protocollo può avere al massimo 100 caratteri.", "The protocol number can be at most 100 characters long."},
 	"pec.alerts.workspace": {"Risposte PEC non consegnate", "PEC replies not delivered"},
 	"pec.alert.overdue":    {"Nessuna ricevuta di consegna dopo 24 ore", "No delivery receipt after 24 hours"},
 	"pec.alert.receipt":    {"Ricevuta di errore: %s", "Failure receipt: %s"},

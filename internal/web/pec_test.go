@@ -124,7 +124,7 @@ func TestTicketPagePEC(t *testing.T) {
 	if res := a.post("/operatore/ticket/"+number+"/campi", url.Values{"protocol": {strings.Repeat("1", 101)}}); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("too long protocol: %d", res.StatusCode)
 	} else {
-		mustContain(t, res.Body, `id="protocol-error"`)
+		mustContain(t, res.Body, `id="protocol-error"`, "al massimo 100 caratteri")
 	}
 }
 
