@@ -218,56 +218,42 @@ func (j *PECOverdue) Run(ctx context.Context) error {
 // RunOnce raises the overdue alerts due now and returns how many.
 func (j *PECOverdue) RunOnce(ctx context.Context) (int, error) { return j.RunAt(ctx, j.now()) }
 
-// RunAt raises the alerts due at time now (tests move the clock).
+// RunAt raises the alerts due at time now (tests move the clock): PEC
+// messages sent more than 24 hours ago and not delivered to every
+// recipient, and PEC messages the outbox gave up sending.
 func (j *PECOverdue) RunAt(ctx context.Context, now time.Time) (int, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	var due []mailbox.Outbound
+	var due, unsent []mailbox.Outbound
 	err := mailbox.View(ctx, j.store, func(tx mailbox.Tx) error {
 		var err error
 		// Messages older than 30 days were dealt with (or never will be).
-		due, err = mailbox.PECOf(tx).OverduePEC(ctx, now.Add(-30*24*time.Hour), now.Add(-j.after), 500)
+		ptx := mailbox.PECOf(tx)
+		if due, err = ptx.OverduePEC(ctx, now.Add(-30*24*time.Hour), now.Add(-j.after), 500); err != nil {
+			return err
+		}
+		unsent, err = ptx.UnsentPEC(ctx, now.Add(-30*24*time.Hour), 500)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, o := range due {
+	for _, o := range append(due, unsent...) {
 		if o.TicketID == 0 {
 			continue
 		}
 		var raised *mailbox.PECAlert
 		err := mailbox.Update(ctx, j.store, func(tx mailbox.Tx) error {
 			raised = nil
-			ptx := mailbox.PECOf(tx)
-			dels, err := ptx.Deliveries(ctx, o.ID)
-			if err != nil {
-				return err
-			}
-			var waiting []string
-			for _, d := range dels {
-				if !d.State.Final() {
-					waiting = append(waiting, d.Recipient)
-				}
-			}
-			if len(waiting) == 0 {
-				return nil
-			}
-			t, err := tx.TicketByID(ctx, o.TicketID)
-			if err != nil {
-				return err
-			}
-			a := mailbox.PECAlert{TicketID: t.ID, OutID: o.ID, AssigneeID: t.AssigneeID, Kind: mailbox.AlertOverdue,
-				Detail:  "nessuna ricevuta di consegna dopo 24 ore / no delivery receipt after 24 hours: " + strings.Join(waiting, ", "),
-				Created: now, TicketNumber: t.Number, Subject: t.Subject}
-			ok, err := ptx.InsertPECAlert(ctx, &a)
+			a, body, ok, err := j.alertFor(ctx, tx, o, now)
 			if err != nil || !ok {
 				return err
 			}
-			body := fmt.Sprintf("Avviso PEC / PEC alert: nessuna ricevuta di avvenuta consegna dopo 24 ore / no delivery receipt after 24 hours\nMessaggio / message: %s (inviato / sent %s)\nIn attesa / waiting: %s",
-				o.Subject, o.Sent.In(rome()).Format("02/01/2006 15:04"), strings.Join(waiting, ", "))
+			if ok, err := mailbox.PECOf(tx).InsertPECAlert(ctx, &a); err != nil || !ok {
+				return err
+			}
 			dk := desk.New(desk.Opts{Store: mailbox.Bind(tx), Now: func() time.Time { return now }})
-			if _, err := dk.AddMessage(ctx, desk.SystemActor, t.Number, desk.NewMessage{Internal: true, Body: body}); err != nil {
+			if _, err := dk.AddMessage(ctx, desk.SystemActor, a.TicketNumber, desk.NewMessage{Internal: true, Body: body}); err != nil {
 				return err
 			}
 			raised = &a
@@ -284,6 +270,47 @@ func (j *PECOverdue) RunAt(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// alertFor works out the alert a sent message calls for now (re-read in
+// the transaction: a receipt may have arrived meanwhile), with the text of
+// the note on its ticket; ok is false when none is due any more.
+func (j *PECOverdue) alertFor(ctx context.Context, tx mailbox.Tx, o mailbox.Outbound, now time.Time) (mailbox.PECAlert, string, bool, error) {
+	cur, err := tx.OutboundByID(ctx, o.ID)
+	if err != nil {
+		return mailbox.PECAlert{}, "", false, err
+	}
+	t, err := tx.TicketByID(ctx, o.TicketID)
+	if err != nil {
+		return mailbox.PECAlert{}, "", false, err
+	}
+	a := mailbox.PECAlert{TicketID: t.ID, OutID: o.ID, AssigneeID: t.AssigneeID, Created: now, TicketNumber: t.Number, Subject: t.Subject}
+	if cur.State == mailbox.OutFailed {
+		a.Kind = mailbox.AlertNotSent
+		a.Recipient = strings.Join(cur.To, ", ")
+		a.Detail = "il gestore PEC non ha accettato l'invio / the PEC provider refused the submission: " + cur.LastError
+		body := fmt.Sprintf("Avviso PEC / PEC alert: messaggio non inviato / message not sent\nMessaggio / message: %s\nDestinatari / recipients: %s\n%s",
+			cur.Subject, a.Recipient, cur.LastError)
+		return a, body, true, nil
+	}
+	dels, err := mailbox.PECOf(tx).Deliveries(ctx, o.ID)
+	if err != nil {
+		return a, "", false, err
+	}
+	var waiting []string
+	for _, d := range dels {
+		if !d.State.Final() {
+			waiting = append(waiting, d.Recipient)
+		}
+	}
+	if len(waiting) == 0 || cur.State != mailbox.OutSent {
+		return a, "", false, nil
+	}
+	a.Kind = mailbox.AlertOverdue
+	a.Detail = "nessuna ricevuta di consegna dopo 24 ore / no delivery receipt after 24 hours: " + strings.Join(waiting, ", ")
+	body := fmt.Sprintf("Avviso PEC / PEC alert: nessuna ricevuta di avvenuta consegna dopo 24 ore / no delivery receipt after 24 hours\nMessaggio / message: %s (inviato / sent %s)\nIn attesa / waiting: %s",
+		cur.Subject, cur.Sent.In(rome()).Format("02/01/2006 15:04"), strings.Join(waiting, ", "))
+	return a, body, true, nil
 }
 
 // LoadTrustAnchors reads the PEM certificates PEC provider signatures must

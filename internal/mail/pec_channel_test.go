@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	netmail "net/mail"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -29,6 +31,8 @@ type pecEnv struct {
 	*env
 	pki *pectest.PKI
 	reg *prometheus.Registry
+	// refuse makes the submission server refuse every message for good.
+	refuse atomic.Bool
 }
 
 func newPECEnv(t *testing.T, open func(testing.TB) *store.DB, opts ...func(*mail.Opts)) *pecEnv {
@@ -39,6 +43,12 @@ func newPECEnv(t *testing.T, open func(testing.TB) *store.DB, opts ...func(*mail
 	e.imap = mailtest.StartIMAP(t)
 	e.smtp = mailtest.StartSMTP(t)
 	p := &pecEnv{env: e, pki: pectest.NewPKI(t), reg: prometheus.NewRegistry()}
+	e.smtp.Fail = func() error {
+		if p.refuse.Load() {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "messaggio rifiutato dal gestore PEC"}
+		}
+		return nil
+	}
 	o := mail.Opts{Store: e.db, Key: []byte(testKey), Tune: fast, Registry: p.reg,
 		PEC: pec.Options{TrustAnchors: p.pki.CA.Pool(), Now: pectest.NowFunc}}
 	for _, f := range opts {
@@ -558,6 +568,37 @@ func TestPECReplyRules(t *testing.T) {
 	s := p.waitOut(rec.TicketNumber, 2)
 	if s.Outbound.From != mail.NationalDeskPEC {
 		t.Errorf("From %s", s.Outbound.From)
+	}
+
+	// The provider's submission server refuses a reply for good: the
+	// ticket shows it failed and the assignee is alerted.
+	p.refuse.Store(true)
+	if _, err := p.desk.AddMessage(p.ctx, agent, rec.TicketNumber, desk.NewMessage{Body: "Seconda risposta."}); err != nil {
+		t.Fatal(err)
+	}
+	var failed mailbox.PECSent
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && failed.Outbound.State != mailbox.OutFailed {
+		if tp := p.pecData(rec.TicketNumber); len(tp.Sent) == 3 {
+			failed = tp.Sent[2]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if failed.Outbound.State != mailbox.OutFailed || failed.Status() != "failed" {
+		t.Fatalf("refused reply: %s %s", failed.Outbound.State, failed.Status())
+	}
+	if n, err := p.mail.PECOverdue.RunAt(p.ctx, time.Now()); err != nil || n != 1 {
+		t.Errorf("not-sent alerts: %d (%v)", n, err)
+	}
+	if n, _ := p.mail.PECOverdue.RunAt(p.ctx, time.Now()); n != 0 {
+		t.Errorf("not-sent alert raised twice: %d", n)
+	}
+	tp := p.pecData(rec.TicketNumber)
+	if len(tp.Alerts) != 1 || tp.Alerts[0].Kind != mailbox.AlertNotSent || !strings.Contains(tp.Alerts[0].Detail, "rifiutato") {
+		t.Errorf("alerts %+v", tp.Alerts)
+	}
+	if !hasNote(p.timeline(rec.TicketNumber), "messaggio non inviato") {
+		t.Error("no note about the refused reply")
 	}
 }
 

@@ -202,3 +202,14 @@ func (t *q) OverduePEC(ctx context.Context, from, to time.Time, limit int) ([]ma
 		ORDER BY o.id LIMIT `+fmt.Sprint(limit), us(from), us(to))
 	return scanAll(rows, err, func(r *sql.Rows) (mailbox.Outbound, error) { return scanOutbound(r) })
 }
+
+func (t *q) UnsentPEC(ctx context.Context, since time.Time, limit int) ([]mailbox.Outbound, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := t.query(ctx, "SELECT "+outboundCols+outboundJoins+` JOIN mailboxes mb ON mb.id = o.mailbox_id
+		WHERE mb.pec = TRUE AND o.state = 'failed' AND o.created_at >= $1
+		AND NOT EXISTS (SELECT 1 FROM pec_alerts a WHERE a.out_id = o.id AND a.kind = 'not-sent')
+		ORDER BY o.id LIMIT `+fmt.Sprint(limit), us(since))
+	return scanAll(rows, err, func(r *sql.Rows) (mailbox.Outbound, error) { return scanOutbound(r) })
+}

@@ -173,6 +173,28 @@ func TestPECContract(t *testing.T) {
 					t.Errorf("no organisation: %d", n)
 				}
 
+				// A PEC message the outbox gave up sending.
+				o3 := mailbox.Outbound{MailboxID: pecBox.ID, TicketID: tk.ID, Kind: "reply", MessageID: "r3@pec", From: pecBox.Address,
+					To: []string{"mario@pec.it"}, Raw: []byte("x"), State: mailbox.OutPending, NextAt: now, Created: now}
+				if err := tx.InsertOutbound(ctx, &o3); err != nil {
+					return err
+				}
+				if _, err := tx.ClaimOutbound(ctx, "sender", now, time.Minute, 10); err != nil {
+					return err
+				}
+				if ok, err := tx.FinishOutbound(ctx, o3.ID, "sender", mailbox.OutFailed, now, "554 refused", time.Time{}); err != nil || !ok {
+					t.Fatalf("finish failed: %v %v", ok, err)
+				}
+				if un, err := ptx.UnsentPEC(ctx, now.Add(-time.Hour), 10); err != nil || len(un) != 1 || un[0].ID != o3.ID || un[0].LastError != "554 refused" {
+					t.Errorf("unsent %+v (%v)", un, err)
+				}
+				if ok, err := ptx.InsertPECAlert(ctx, &mailbox.PECAlert{TicketID: tk.ID, OutID: o3.ID, Kind: mailbox.AlertNotSent, Created: now}); err != nil || !ok {
+					t.Errorf("not-sent alert: %v %v", ok, err)
+				}
+				if un, _ := ptx.UnsentPEC(ctx, now.Add(-time.Hour), 10); len(un) != 0 {
+					t.Errorf("unsent after the alert: %+v", un)
+				}
+
 				// Protocol numbers.
 				if p, err := tx.TicketProtocol(ctx, tk.ID); err != nil || p != "" {
 					t.Errorf("no protocol: %q %v", p, err)

@@ -115,6 +115,7 @@ var pecTexts = map[string]texts{
 	"pec.none":             {"nessuna", "none"},
 	"event.protocol":       {"Protocollo: da %s a %s", "Protocol number: from %s to %s"},
 	"err.field.protocol":   {"Il numero di protocollo può avere al massimo 100 caratteri.", "The protocol number can be at most 100 characters long."},
+	"pec.alert.not_sent":   {"Invio rifiutato dal gestore PEC", "Submission refused by the PEC provider"},
 	"pec.alerts.workspace": {"Risposte PEC non consegnate", "PEC replies not delivered"},
 	"pec.alert.overdue":    {"Nessuna ricevuta di consegna dopo 24 ore", "No delivery receipt after 24 hours"},
 	"pec.alert.receipt":    {"Ricevuta di errore: %s", "Failure receipt: %s"},
@@ -159,8 +160,11 @@ func (p *Page) PECStatusClass(status string) string {
 
 // PECAlertLabel names the kind of a PEC delivery alert.
 func (p *Page) PECAlertLabel(kind string) string {
-	if kind == mailbox.AlertOverdue {
+	switch kind {
+	case mailbox.AlertOverdue:
 		return p.T("pec.alert.overdue")
+	case mailbox.AlertNotSent:
+		return p.T("pec.alert.not_sent")
 	}
 	return p.T("pec.alert.receipt", kind)
 }

@@ -109,6 +109,10 @@ type PECAlert struct {
 // has no delivery receipt for every recipient 24 hours after sending.
 const AlertOverdue = "overdue"
 
+// AlertNotSent is the kind of the alert raised when the PEC provider's
+// submission server refused a message for good (the outbox gave up).
+const AlertNotSent = "not-sent"
+
 // PECTx is what the PEC channel needs from a store transaction beyond Tx.
 // The store's transactions implement it (see PECOf).
 type PECTx interface {
@@ -139,6 +143,9 @@ type PECTx interface {
 	// from and to that still have a recipient not delivered nor failed
 	// and no overdue alert.
 	OverduePEC(ctx context.Context, from, to time.Time, limit int) ([]Outbound, error)
+	// UnsentPEC returns the messages of PEC mailboxes created since that
+	// the outbox gave up sending (failed) and have no not-sent alert.
+	UnsentPEC(ctx context.Context, since time.Time, limit int) ([]Outbound, error)
 }
 
 // PECOf returns the PEC view of a store transaction. Wrappers of a Tx
