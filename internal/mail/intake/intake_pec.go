@@ -124,12 +124,12 @@ func (in *incoming) pecReceipt(ctx context.Context) error {
 			break
 		}
 	}
-	if desk.IsNotFound(err) || out.ID == 0 {
+	if err != nil && !desk.IsNotFound(err) {
+		return err
+	}
+	if out.ID == 0 {
 		in.set(mailbox.OutReceipt, fmt.Sprintf("PEC receipt %s about a message we did not send: %s", pp.Receipt, strings.Join(ids, ", ")))
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	detail := string(pp.Receipt) + " sha256=" + pp.SHA256
 	if d := pp.Daticert; d != nil && d.Consegna != "" {
