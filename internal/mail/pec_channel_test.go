@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	netmail "net/mail"
 	"strings"
 	"sync/atomic"
@@ -819,4 +820,75 @@ func headerOf(raw []byte) map[string][]string {
 		return nil
 	}
 	return m.Header
+}
+
+// BenchmarkIngestPEC measures taking one signed PEC message apart and
+// recording it through the processor on SQLite, with the provider
+// signature verified: an envelope (a new ticket with its certification
+// data) and a delivery receipt (recorded on the reply it certifies).
+//
+//	go test ./internal/mail -run '^$' -bench IngestPEC -benchtime 300x
+func BenchmarkIngestPEC(b *testing.B) {
+	pki := pectest.NewPKI(b)
+	p := newProcEnv(b, storetest.OpenSQLite)
+	var err error
+	p.mail, err = mail.NewWith(mail.Opts{Store: p.db, Key: []byte(testKey), PEC: pec.Options{TrustAnchors: pki.CA.Pool(), Now: pectest.NowFunc}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.mb, _, err = mail.SaveMailbox(p.ctx, p.db, p.mail.Sealer, mail.MailboxInput{Address: mail.NationalDeskPEC, PEC: true,
+		IMAP: "imaps://u:p@127.0.0.1:1/INBOX", SMTP: "smtps://u:p@127.0.0.1:1"}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ingest := func(b *testing.B, raw []byte, want mailbox.Outcome) {
+		p.uid++
+		res, err := p.mail.Processor.Ingest(p.ctx, p.mb, 1, p.uid, raw)
+		if err != nil || res.Outcome != want {
+			b.Fatalf("%s (%s) %v", res.Outcome, res.Detail, err)
+		}
+	}
+	b.Run("envelope", func(b *testing.B) {
+		msgs := make([][]byte, b.N)
+		for i := range msgs {
+			m := pectest.Envelope(pki.Signer)
+			id := fmt.Sprintf("bench%d", i)
+			m.MessageID = "opec21." + id + "@pec.gestore.example.it"
+			m.Daticert.MsgID = id + "." + pectest.OriginalMessageID
+			m.Postacert = bytes.Replace(pectest.Original(), []byte(pectest.OriginalMessageID), []byte(m.Daticert.MsgID), 1)
+			msgs[i] = m.Build(b)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ingest(b, msgs[i], mailbox.OutTicket)
+		}
+	})
+	b.Run("receipt", func(b *testing.B) {
+		tk, err := p.desk.CreateTicket(p.ctx, desk.SystemActor, desk.NewTicket{OrgCode: deskOrg, Subject: "x", Description: "x"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs := make([][]byte, b.N)
+		err = mailbox.Update(p.ctx, p.db, func(tx mailbox.Tx) error {
+			for i := range msgs {
+				out := mailbox.Outbound{MailboxID: p.mb.ID, TicketID: tk.ID, Kind: "reply", MessageID: fmt.Sprintf("r%d.%d@pec.desk.example.it", i, time.Now().UnixNano()),
+					From: mail.NationalDeskPEC, To: []string{pectest.Citizen}, Raw: []byte("x"), State: mailbox.OutSent, NextAt: time.Now(), Created: time.Now()}
+				if err := tx.InsertOutbound(p.ctx, &out); err != nil {
+					return err
+				}
+				m := pectest.Receipt(pec.ReceiptAvvenutaConsegna, pki.Signer)
+				m.MessageID = fmt.Sprintf("consegna.%d@pec.gestore.example.it", i)
+				m.RiferimentoMessageID, m.Daticert.MsgID = out.MessageID, out.MessageID
+				msgs[i] = m.Build(b)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ingest(b, msgs[i], mailbox.OutReceipt)
+		}
+	})
 }
