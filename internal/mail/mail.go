@@ -65,6 +65,9 @@ type Opts struct {
 	// PECMaxSize is the largest message sent through a PEC mailbox
 	// (default outbox.DefaultPECMaxSize).
 	PECMaxSize int64
+	// PECProtocol registers tickets made from certified messages in the
+	// protocol register (see intake.ProtocolHook).
+	PECProtocol intake.ProtocolHook
 }
 
 // Mail is the e-mail channel.
@@ -138,7 +141,7 @@ func NewWith(o Opts) (*Mail, error) {
 	pm := newPECMetrics(o.Registry)
 	proc := intake.NewProcessor(intake.ProcessorOpts{Store: o.Store, Outbox: ob, Now: o.Now, Log: o.Log,
 		OnCreated: o.OnCreated, Notify: o.Notify, Guard: o.Guard, AfterCreate: o.AfterCreate,
-		PEC: o.PEC, OnPECAlert: pm.alert})
+		PEC: o.PEC, OnPECAlert: pm.alert, PECProtocol: o.PECProtocol})
 	dial := o.Dial
 	if dial == nil {
 		dial = intake.IMAPDialer(o.RootCAs)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	netmail "net/mail"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -891,4 +893,63 @@ func BenchmarkIngestPEC(b *testing.B) {
 			ingest(b, msgs[i], mailbox.OutReceipt)
 		}
 	})
+}
+
+// TestPECProtocolHook: a protocol-register hook numbers each ticket made
+// from a certified message, after commit, through the desk's update path;
+// a failing hook leaves the ticket without a number and loses nothing.
+func TestPECProtocolHook(t *testing.T) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			p := newProcEnv(t, storetest.Engines[name])
+			pki := pectest.NewPKI(t)
+			var calls []string
+			fail := false
+			var err error
+			p.mail, err = mail.NewWith(mail.Opts{Store: p.db, Key: []byte(testKey), PEC: pec.Options{TrustAnchors: pki.CA.Pool(), Now: pectest.NowFunc},
+				PECProtocol: func(_ context.Context, tk desk.Ticket, c mailbox.PECCert) (string, error) {
+					calls = append(calls, tk.Number+" "+c.Daticert.ID)
+					if fail {
+						return "", errors.New("protocol register unreachable")
+					}
+					return "AOO-DESK/2026/" + strconv.Itoa(len(calls)), nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.mb, _, err = mail.SaveMailbox(p.ctx, p.db, p.mail.Sealer, mail.MailboxInput{Address: mail.NationalDeskPEC, PEC: true,
+				IMAP: "imaps://u:p@127.0.0.1:1/INBOX", SMTP: "smtps://u:p@127.0.0.1:1"}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := (&pecEnv{env: &env{t: t}, pki: pki}).envelopeN
+			r1 := p.ingest(t, env("p1").Build(t))
+			tk, err := p.desk.Ticket(p.ctx, desk.SystemActor, r1.TicketNumber)
+			if err != nil || tk.Protocol != "AOO-DESK/2026/1" {
+				t.Fatalf("protocol %q (%v)", tk.Protocol, err)
+			}
+			tl, _ := p.desk.Timeline(p.ctx, desk.SystemActor, tk.Number)
+			found := false
+			for _, e := range tl.Events {
+				found = found || (e.Field == "protocol" && e.New == "AOO-DESK/2026/1")
+			}
+			if !found {
+				t.Error("no history of the protocol number")
+			}
+			// Receipts and anomalies are not registered.
+			p.ingest(t, pectest.Anomaly(pki.Signer).Build(t))
+			p.ingest(t, pectest.Receipt(pec.ReceiptAccettazione, pki.Signer).Build(t))
+			if len(calls) != 1 || calls[0] != tk.Number+" opec21.p1@pec.gestore.example.it" {
+				t.Errorf("hook calls %q", calls)
+			}
+			fail = true
+			r2 := p.ingest(t, env("p2").Build(t))
+			if r2.Outcome != mailbox.OutTicket {
+				t.Fatalf("with a failing hook: %s", r2.Outcome)
+			}
+			if tk2, _ := p.desk.Ticket(p.ctx, desk.SystemActor, r2.TicketNumber); tk2.Protocol != "" {
+				t.Errorf("protocol %q after a failure", tk2.Protocol)
+			}
+		})
+	}
 }

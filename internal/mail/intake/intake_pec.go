@@ -79,6 +79,7 @@ func (in *incoming) recordPEC(ctx context.Context) error {
 	if err := ptx.InsertPECCert(ctx, &c); err != nil {
 		return err
 	}
+	in.pecCert = &c
 	w := in.pecWork
 	if w == nil {
 		return nil
@@ -348,4 +349,33 @@ func (in *incoming) forwardPEC(ctx context.Context, t desk.Ticket, office route.
 	}
 	in.set("", "forwarded by PEC to "+office.PEC)
 	return nil
+}
+
+// ProtocolHook registers a ticket made from a certified message in the
+// organisation's protocol register and returns the protocol number ("" to
+// leave it unset). It runs after the message is committed, outside any
+// transaction, so it may call a remote system; an error is logged and the
+// ticket stays without a number (staff can set it by hand).
+type ProtocolHook func(ctx context.Context, t desk.Ticket, cert mailbox.PECCert) (string, error)
+
+// registerProtocol runs the protocol hook for a ticket a PEC envelope
+// opened, and records the number through the desk's update path (with
+// history).
+func (p *Processor) registerProtocol(ctx context.Context, in *incoming) {
+	if p.pecProtocol == nil || in.pecCert == nil || in.pecCert.Kind != string(pec.KindEnvelope) {
+		return
+	}
+	for _, t := range in.created {
+		if t.ID != in.pecCert.TicketID {
+			continue
+		}
+		n, err := p.pecProtocol(ctx, t, *in.pecCert)
+		if err == nil && strings.TrimSpace(n) != "" {
+			d := desk.New(desk.Opts{Store: p.store, Now: p.now, OnCreated: p.onCreated, Notify: p.notify})
+			_, err = d.Update(ctx, desk.SystemActor, t.Number, desk.Changes{Protocol: &n})
+		}
+		if err != nil {
+			p.log.Error("PEC protocol registration", "ticket", t.Number, "err", err)
+		}
+	}
 }

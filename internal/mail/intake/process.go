@@ -43,6 +43,7 @@ type Processor struct {
 	afterCreate func(context.Context, desk.Ticket)
 	pecOpts     pec.Options
 	onPECAlert  func(mailbox.PECAlert)
+	pecProtocol ProtocolHook
 }
 
 // ProcessorOpts configures a Processor.
@@ -69,12 +70,16 @@ type ProcessorOpts struct {
 	// OnPECAlert is called after commit for every PEC delivery alert
 	// raised (metrics).
 	OnPECAlert func(mailbox.PECAlert)
+	// PECProtocol, when set, registers each ticket made from a PEC
+	// envelope in the protocol register, after commit (intake_pec.go).
+	PECProtocol ProtocolHook
 }
 
 // NewProcessor returns a Processor.
 func NewProcessor(o ProcessorOpts) *Processor {
 	p := &Processor{store: o.Store, outbox: o.Outbox, signer: o.Outbox.Signer(), now: o.Now, maxAtt: o.MaxAttachment, log: o.Log,
-		onCreated: o.OnCreated, notify: o.Notify, guard: o.Guard, afterCreate: o.AfterCreate, pecOpts: o.PEC, onPECAlert: o.OnPECAlert}
+		onCreated: o.OnCreated, notify: o.Notify, guard: o.Guard, afterCreate: o.AfterCreate, pecOpts: o.PEC, onPECAlert: o.OnPECAlert,
+		pecProtocol: o.PECProtocol}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -186,6 +191,7 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 				p.onPECAlert(a)
 			}
 		}
+		p.registerProtocol(ctx, in)
 		if p.notify != nil {
 			for _, id := range slices.Compact(in.changed) {
 				p.notify(id)
@@ -401,6 +407,7 @@ type incoming struct {
 	// PEC receipt effects (see intake_pec.go) and the alerts raised.
 	pecWork   *pecWork
 	pecAlerts []mailbox.PECAlert
+	pecCert   *mailbox.PECCert
 }
 
 // reset puts the message back to its state after parsing, before an
@@ -412,7 +419,7 @@ func (in *incoming) reset() {
 		in.perr = errors.New(in.quarantine)
 	}
 	in.created, in.changed, in.res, in.pendingEvents = nil, nil, Result{}, nil
-	in.pecWork, in.pecAlerts = nil, nil
+	in.pecWork, in.pecAlerts, in.pecCert = nil, nil, nil
 }
 
 // prepare parses the message outside the transaction.
