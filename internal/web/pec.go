@@ -73,52 +73,60 @@ func init() {
 }
 
 var pecTexts = map[string]texts{
-	"pec.badge":            {"PEC", "PEC"},
-	"pec.badge.title":      {"Richiesta pervenuta per posta elettronica certificata", "Request received by certified e-mail (PEC)"},
-	"pec.not_certified":    {"Non certificato", "Not certified"},
-	"pec.certified_sender": {"Mittente certificato", "Certified sender"},
-	"pec.protocol":         {"Protocollo", "Protocol number"},
-	"pec.protocol.hint":    {"Numero di protocollo assegnato alla richiesta (vuoto per toglierlo).", "Protocol-register number of the request (empty to clear it)."},
-	"pec.protocol.submit":  {"Salva protocollo", "Save protocol number"},
-	"pec.heading":          {"Posta certificata (PEC)", "Certified e-mail (PEC)"},
-	"pec.messages":         {"Messaggi e ricevute", "Messages and receipts"},
-	"pec.sent":             {"Risposte inviate via PEC", "Replies sent by PEC"},
-	"pec.alerts":           {"Avvisi di consegna", "Delivery alerts"},
-	"pec.kind.envelope":    {"Busta di trasporto", "Transport envelope"},
-	"pec.kind.anomaly":     {"Busta di anomalia (non certificata)", "Anomaly envelope (not certified)"},
-	"pec.kind.receipt":     {"Ricevuta", "Receipt"},
-	"pec.evidence":         {"Scarica l'originale firmato (.eml)", "Download the signed original (.eml)"},
-	"pec.provider":         {"Gestore", "Provider"},
-	"pec.identifier":       {"Identificativo", "Identifier"},
-	"pec.date":             {"Data certificata", "Certified date"},
-	"pec.recipients":       {"Destinatari", "Recipients"},
-	"pec.sha256":           {"Impronta SHA-256", "SHA-256 digest"},
-	"pec.signature":        {"Firma del gestore", "Provider signature"},
-	"pec.sig.verified":     {"verificata", "verified"},
-	"pec.sig.failed":       {"non valida", "not valid"},
-	"pec.sig.":             {"non verificata", "not verified"},
-	"pec.sig.unsigned":     {"assente", "absent"},
-	"pec.rcpt.certificato": {"certificato", "certified"},
-	"pec.rcpt.esterno":     {"esterno", "external"},
-	"pec.status.pending":   {"in coda", "queued"},
-	"pec.status.sent":      {"inviata", "sent"},
-	"pec.status.accepted":  {"accettata", "accepted"},
-	"pec.status.delivered": {"consegnata", "delivered"},
-	"pec.status.partial":   {"consegna parziale", "partly delivered"},
-	"pec.status.failed":    {"non consegnata", "failed"},
-	"pec.state.sent":       {"inviata", "sent"},
-	"pec.state.accepted":   {"accettata", "accepted"},
-	"pec.state.delivered":  {"consegnata", "delivered"},
-	"pec.state.warned":     {"consegna in ritardo (preavviso)", "delivery delayed (warning)"},
-	"pec.state.failed":     {"non consegnata", "failed"},
-	"pec.receipts":         {"Ricevute", "Receipts"},
-	"pec.none":             {"nessuna", "none"},
-	"event.protocol":       {"Protocollo: da %s a %s", "Protocol number: from %s to %s"},
-	"err.field.protocol":   {"Il numero di protocollo può avere al massimo 100 caratteri.", "The protocol number can be at most 100 characters long."},
-	"pec.alert.not_sent":   {"Invio rifiutato dal gestore PEC", "Submission refused by the PEC provider"},
-	"pec.alerts.workspace": {"Risposte PEC non consegnate", "PEC replies not delivered"},
-	"pec.alert.overdue":    {"Nessuna ricevuta di consegna dopo 24 ore", "No delivery receipt after 24 hours"},
-	"pec.alert.receipt":    {"Ricevuta di errore: %s", "Failure receipt: %s"},
+	"pec.badge":                          {"PEC", "PEC"},
+	"pec.badge.title":                    {"Richiesta pervenuta per posta elettronica certificata", "Request received by certified e-mail (PEC)"},
+	"pec.not_certified":                  {"Non certificato", "Not certified"},
+	"pec.certified_sender":               {"Mittente certificato", "Certified sender"},
+	"pec.protocol":                       {"Protocollo", "Protocol number"},
+	"pec.protocol.hint":                  {"Numero di protocollo assegnato alla richiesta (vuoto per toglierlo).", "Protocol-register number of the request (empty to clear it)."},
+	"pec.protocol.submit":                {"Salva protocollo", "Save protocol number"},
+	"pec.heading":                        {"Posta certificata (PEC)", "Certified e-mail (PEC)"},
+	"pec.messages":                       {"Messaggi e ricevute", "Messages and receipts"},
+	"pec.sent":                           {"Risposte inviate via PEC", "Replies sent by PEC"},
+	"pec.alerts":                         {"Avvisi di consegna", "Delivery alerts"},
+	"pec.kind.envelope":                  {"Busta di trasporto", "Transport envelope"},
+	"pec.kind.anomaly":                   {"Busta di anomalia (non certificata)", "Anomaly envelope (not certified)"},
+	"pec.kind.receipt":                   {"Ricevuta", "Receipt"},
+	"pec.evidence":                       {"Scarica l'originale firmato (.eml)", "Download the signed original (.eml)"},
+	"pec.provider":                       {"Gestore", "Provider"},
+	"pec.identifier":                     {"Identificativo", "Identifier"},
+	"pec.date":                           {"Data certificata", "Certified date"},
+	"pec.recipients":                     {"Destinatari", "Recipients"},
+	"pec.sha256":                         {"Impronta SHA-256", "SHA-256 digest"},
+	"pec.signature":                      {"Firma del gestore", "Provider signature"},
+	"pec.sig.verified":                   {"verificata", "verified"},
+	"pec.sig.failed":                     {"non valida", "not valid"},
+	"pec.sig.":                           {"non verificata", "not verified"},
+	"pec.sig.unsigned":                   {"assente", "absent"},
+	"pec.rcpt.certificato":               {"certificato", "certified"},
+	"pec.rcpt.esterno":                   {"esterno", "external"},
+	"pec.status.pending":                 {"in coda", "queued"},
+	"pec.status.sent":                    {"inviata", "sent"},
+	"pec.status.accepted":                {"accettata", "accepted"},
+	"pec.status.delivered":               {"consegnata", "delivered"},
+	"pec.status.partial":                 {"consegna parziale", "partly delivered"},
+	"pec.status.failed":                  {"non consegnata", "failed"},
+	"pec.state.sent":                     {"inviata", "sent"},
+	"pec.state.accepted":                 {"accettata", "accepted"},
+	"pec.state.delivered":                {"consegnata", "delivered"},
+	"pec.state.warned":                   {"consegna in ritardo (preavviso)", "delivery delayed (warning)"},
+	"pec.state.failed":                   {"non consegnata", "failed"},
+	"pec.receipts":                       {"Ricevute", "Receipts"},
+	"pec.none":                           {"nessuna", "none"},
+	"event.protocol":                     {"Protocollo: da %s a %s", "Protocol number: from %s to %s"},
+	"err.field.protocol":                 {"Il numero di protocollo può avere al massimo 100 caratteri.", "The protocol number can be at most 100 characters long."},
+	"pec.alert.not_sent":                 {"Invio rifiutato dal gestore PEC", "Submission refused by the PEC provider"},
+	"pec.tipo.posta-certificata":         {"messaggio certificato", "certified message"},
+	"pec.tipo.accettazione":              {"ricevuta di accettazione", "acceptance receipt"},
+	"pec.tipo.non-accettazione":          {"avviso di non accettazione", "non-acceptance notice"},
+	"pec.tipo.presa-in-carico":           {"avviso di presa in carico", "taken-in-charge notice"},
+	"pec.tipo.avvenuta-consegna":         {"ricevuta di avvenuta consegna", "delivery receipt"},
+	"pec.tipo.errore-consegna":           {"avviso di mancata consegna", "non-delivery notice"},
+	"pec.tipo.preavviso-errore-consegna": {"preavviso di mancata consegna", "delivery delay warning"},
+	"pec.tipo.rilevazione-virus":         {"avviso di rilevazione virus", "virus detection notice"},
+	"pec.alerts.workspace":               {"Risposte PEC non consegnate", "PEC replies not delivered"},
+	"pec.alert.overdue":                  {"Nessuna ricevuta di consegna dopo 24 ore", "No delivery receipt after 24 hours"},
+	"pec.alert.receipt":                  {"PEC: %s", "PEC: %s"},
 }
 
 // Anomaly reports whether the ticket came from an anomaly envelope (mail
@@ -166,7 +174,15 @@ func (p *Page) PECAlertLabel(kind string) string {
 	case mailbox.AlertNotSent:
 		return p.T("pec.alert.not_sent")
 	}
-	return p.T("pec.alert.receipt", kind)
+	return p.T("pec.alert.receipt", p.PECTipo(kind))
+}
+
+// PECTipo names a daticert tipo (a receipt type, or posta-certificata).
+func (p *Page) PECTipo(tipo string) string {
+	if _, ok := catalogue["pec.tipo."+tipo]; ok {
+		return p.T("pec.tipo." + tipo)
+	}
+	return tipo
 }
 
 // recentPECAlerts are the PEC delivery alerts of the last 7 days of

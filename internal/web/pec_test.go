@@ -112,7 +112,7 @@ func TestTicketPagePEC(t *testing.T) {
 		t.Errorf("agent of another organisation: %d", res.StatusCode)
 	}
 
-	mustContain(t, a.get("/operatore").Body, `id="pec-workspace-alerts"`, `href="/operatore/ticket/`+number+`#pec"`, "Ricevuta di errore: errore-consegna")
+	mustContain(t, a.get("/operatore").Body, `id="pec-workspace-alerts"`, `href="/operatore/ticket/`+number+`#pec"`, "PEC: avviso di mancata consegna")
 	page = a.get("/operatore/ticket/" + number)
 	mustContain(t, page.Body, `id="pec-alerts"`, `id="pec-sent"`, "non consegnata", "casella inesistente")
 
