@@ -159,6 +159,12 @@ func (t *q) PECAlerts(ctx context.Context, ticketID int64, orgIDs []int64, assig
 	}
 	if ticketID != 0 {
 		conds = append(conds, "a.ticket_id = "+arg(ticketID))
+	} else {
+		// The workspace drops warnings that the delivery has since
+		// answered: a delay warning or an overdue message whose
+		// recipients were all delivered after all.
+		conds = append(conds, `NOT (a.kind IN ('preavviso-errore-consegna', 'overdue') AND NOT EXISTS (SELECT 1 FROM pec_delivery d
+			WHERE d.out_id = a.out_id AND d.state <> 'delivered' AND (a.recipient = '' OR d.recipient = a.recipient)))`)
 	}
 	if orgIDs != nil {
 		if len(orgIDs) == 0 {

@@ -172,6 +172,17 @@ func TestPECContract(t *testing.T) {
 				if n := list(0, []int64{}, 0); n != 0 {
 					t.Errorf("no organisation: %d", n)
 				}
+				// Delivered after all: the overdue alert leaves the
+				// workspace, stays on the ticket.
+				if err := ptx.PutDelivery(ctx, mailbox.PECDelivery{OutID: o1.ID, Recipient: "x@ente.it", State: mailbox.DelDelivered, Updated: now}); err != nil {
+					return err
+				}
+				if n := list(0, []int64{org.ID}, fx.Agent.UserID); n != 1 {
+					t.Errorf("alerts of the agent after delivery: %d", n)
+				}
+				if n := list(tk.ID, nil, 0); n != 2 {
+					t.Errorf("alerts of the ticket after delivery: %d", n)
+				}
 
 				// A PEC message the outbox gave up sending.
 				o3 := mailbox.Outbound{MailboxID: pecBox.ID, TicketID: tk.ID, Kind: "reply", MessageID: "r3@pec", From: pecBox.Address,

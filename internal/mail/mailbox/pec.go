@@ -137,7 +137,9 @@ type PECTx interface {
 	InsertPECAlert(ctx context.Context, a *PECAlert) (bool, error)
 	// PECAlerts lists alerts newest first: of a ticket when ticketID is
 	// set, else those of tickets in the organisations given (nil: all)
-	// and, when assigneeID is set, assigned to that user or to no one.
+	// and, when assigneeID is set, assigned to that user or to no one,
+	// leaving out delay warnings and overdue alerts whose recipients were
+	// delivered since.
 	PECAlerts(ctx context.Context, ticketID int64, orgIDs []int64, assigneeID int64, limit int) ([]PECAlert, error)
 	// OverduePEC returns the sent messages of PEC mailboxes sent between
 	// from and to that still have a recipient not delivered nor failed
