@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -20,6 +21,10 @@ import (
 	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/catalog"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail"
+	"github.com/sportello/sportello/internal/mail/mailbox"
+	"github.com/sportello/sportello/internal/mail/pec"
+	"github.com/sportello/sportello/internal/mail/pec/pectest"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/store/storetest"
 	"github.com/sportello/sportello/internal/workflow"
@@ -52,6 +57,42 @@ type mxEnv struct {
 	seq    atomic.Int64
 	yaml   string // the FE catalogue as exported
 	role   string // the caller of the case being built
+	// pecTicket is a ticket of pref-fe opened by a certified message,
+	// pecEvidence that message's id.
+	pecTicket   string
+	pecEvidence int64
+}
+
+// pecSetup connects a PEC mailbox to pref-fe and takes in one signed
+// certified request.
+func (e *mxEnv) pecSetup(t *testing.T) {
+	ctx := context.Background()
+	pki := pectest.NewPKI(t)
+	m, err := mail.NewWith(mail.Opts{Store: e.tn.DB, Key: []byte("0123456789abcdef0123456789abcdef-matrix"),
+		PEC: pec.Options{TrustAnchors: pki.CA.Pool(), Now: pectest.NowFunc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _, err := mail.SaveMailbox(ctx, e.tn.DB, m.Sealer, mail.MailboxInput{Address: pectest.DeskPEC, PEC: true, Org: "pref-fe",
+		IMAP: "imaps://u:p@127.0.0.1:1/INBOX", SMTP: "smtps://u:p@127.0.0.1:1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Processor.Ingest(ctx, mb, 1, 1, pectest.Envelope(pki.Signer).Build(t))
+	if err != nil || res.Outcome != mailbox.OutTicket {
+		t.Fatalf("ingest: %+v %v", res, err)
+	}
+	e.pecTicket = res.Ticket
+	err = mailbox.View(ctx, e.tn.DB, func(tx mailbox.Tx) error {
+		log, err := tx.MailLog(ctx, mailbox.LogQuery{Limit: 1})
+		if err == nil {
+			e.pecEvidence = log[0].ID
+		}
+		return err
+	})
+	if err != nil || e.pecEvidence == 0 {
+		t.Fatalf("PEC message: %v", err)
+	}
 }
 
 // mxCase is one call to make.
@@ -172,6 +213,17 @@ var mxMatrix = map[string]mxRoute{
 	}, allowOwn: mxAdmins},
 	"DELETE /api/v1/users/{email}/memberships/{id}": {own: removeMembershipCase("pref-fe"), other: removeMembershipCase("pref-bo"), allowOwn: mxAdmins},
 	"GET /api/v1/tokens":                            {own: fixed("/api/v1/tokens", nil), allowOwn: mxAuthed},
+	"GET /api/v1/tickets/{number}/pec":              {own: onTicket("/pec", nil), other: onTicket("/pec", nil), allowOwn: mxSeeing},
+	// Own: the certified request of pref-fe (asked by a citizen, so not by
+	// the FE requester); other: that evidence asked through a ticket of
+	// Bologna, which nobody gets.
+	"GET /api/v1/tickets/{number}/pec/evidence/{id}": {own: func(e *mxEnv, _ desk.Ticket) mxCase {
+		return mxCase{path: fmt.Sprintf("/api/v1/tickets/%s/pec/evidence/%d", e.pecTicket, e.pecEvidence)}
+	}, other: func(e *mxEnv, k desk.Ticket) mxCase {
+		return mxCase{path: fmt.Sprintf("/api/v1/tickets/%s/pec/evidence/%d", k.Number, e.pecEvidence)}
+	}, allowOwn: []string{"colleague", "agent", "approver", "orgadmin", "instadmin", "readonly"}, allowOther: []string{}},
+	"GET /api/v1/pec/alerts": {own: fixed("/api/v1/pec/alerts", nil), allowOwn: mxStaffRO},
+	"GET /api/v1/mailboxes":  {own: fixed("/api/v1/mailboxes", nil), allowOwn: mxAdmins},
 	"POST /api/v1/tokens": {own: fixed("/api/v1/tokens", map[string]any{"name": "integrazione", "scopes": []string{"read"}, "expires_in_days": 30}),
 		allowOwn: mxWriters},
 	// Own: a token of the caller (the FE agent's for the anonymous caller);
@@ -357,7 +409,8 @@ func newMatrixEnv(t *testing.T, db *store.DB) *mxEnv {
 		t.Fatal(err)
 	}
 	e.yaml = buf.String()
-	e.srv = httptest.NewServer(api.New(api.Opts{Desk: tn.Desk, Workflow: wf, MaxBody: 2 << 20}))
+	e.pecSetup(t)
+	e.srv = httptest.NewServer(api.New(api.Opts{Desk: tn.Desk, Workflow: wf, MaxBody: 2 << 20, PEC: mail.PECService{Desk: tn.Desk, Store: db}}))
 	t.Cleanup(e.srv.Close)
 	doc := loadDoc(t)
 	doc.Servers = openapi3.Servers{{URL: e.srv.URL + "/api/v1"}}

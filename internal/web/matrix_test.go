@@ -19,6 +19,10 @@ import (
 
 	"github.com/sportello/sportello/internal/catalog"
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail"
+	"github.com/sportello/sportello/internal/mail/mailbox"
+	"github.com/sportello/sportello/internal/mail/pec"
+	"github.com/sportello/sportello/internal/mail/pec/pectest"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/store/storetest"
 	"github.com/sportello/sportello/internal/workflow"
@@ -66,6 +70,8 @@ type wmRoute struct {
 	service bool
 	// notFound marks the catch-all: 404 for everyone.
 	notFound bool
+	// noneOther: on other tickets nobody is allowed, not even instadmin.
+	noneOther bool
 }
 
 func wmGet(suffix string) func(*wmEnv, desk.Ticket) wmCase {
@@ -148,6 +154,14 @@ var wmMatrix = map[string]wmRoute{
 	"POST /operatore/ticket/{number}/fasi/{action}": {build: wmPost("/operatore/ticket/{n}/fasi/approva", url.Values{"decision_reason": {"ok"}}), allow: []string{"approver", "orgadmin", "instadmin"}, service: true},
 	"GET /operatore/ticket/{number}/allegati/{id}":  {build: wmAttachment("/operatore/ticket"), allow: wmStaff},
 	"GET /operatore/ticket/{number}/aggiornamenti":  {build: wmGet("/operatore/ticket/{n}/aggiornamenti?v=x"), allow: wmStaff},
+	// The certified request of pref-fe (asked by a citizen); other: its
+	// evidence asked through a ticket of Bologna, which nobody gets.
+	"GET /operatore/ticket/{number}/pec/{id}": {build: func(e *wmEnv, k desk.Ticket) wmCase {
+		if k.OrgCode == "pref-bo" {
+			return wmCase{path: fmt.Sprintf("/operatore/ticket/%s/pec/%d", k.Number, e.pecEvidence)}
+		}
+		return wmCase{path: fmt.Sprintf("/operatore/ticket/%s/pec/%d", e.pecTicket, e.pecEvidence)}
+	}, allow: wmStaff, noneOther: true},
 	"/": {build: wmGet("/nessuna-pagina"), notFound: true},
 }
 
@@ -168,6 +182,43 @@ type wmEnv struct {
 	clients map[string]*client
 	emails  map[string]string
 	seq     atomic.Int64
+	// pecTicket is a ticket of pref-fe opened by a certified message,
+	// pecEvidence that message's id.
+	pecTicket   string
+	pecEvidence int64
+}
+
+// wmPECSetup connects a PEC mailbox to pref-fe and takes in one signed
+// certified request.
+func wmPECSetup(t *testing.T, tn *storetest.Tenancy) (string, int64) {
+	ctx := context.Background()
+	pki := pectest.NewPKI(t)
+	m, err := mail.NewWith(mail.Opts{Store: tn.DB, Key: []byte("0123456789abcdef0123456789abcdef-matrix"),
+		PEC: pec.Options{TrustAnchors: pki.CA.Pool(), Now: pectest.NowFunc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _, err := mail.SaveMailbox(ctx, tn.DB, m.Sealer, mail.MailboxInput{Address: pectest.DeskPEC, PEC: true, Org: "pref-fe",
+		IMAP: "imaps://u:p@127.0.0.1:1/INBOX", SMTP: "smtps://u:p@127.0.0.1:1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Processor.Ingest(ctx, mb, 1, 1, pectest.Envelope(pki.Signer).Build(t))
+	if err != nil || res.Outcome != mailbox.OutTicket {
+		t.Fatalf("ingest: %+v %v", res, err)
+	}
+	var id int64
+	err = mailbox.View(ctx, tn.DB, func(tx mailbox.Tx) error {
+		log, err := tx.MailLog(ctx, mailbox.LogQuery{Limit: 1})
+		if err == nil {
+			id = log[0].ID
+		}
+		return err
+	})
+	if err != nil || id == 0 {
+		t.Fatalf("PEC message: %v", err)
+	}
+	return res.Ticket, id
 }
 
 // ticket registers a ticket in org (pref-fe: asked by the FE requester;
@@ -223,12 +274,14 @@ func newMatrixWeb(t *testing.T, db *store.DB) *wmEnv {
 			t.Fatal(err)
 		}
 	}
+	pecTicket, pecID := wmPECSetup(t, tn)
 	w, err := New(Opts{Desk: tn.Desk, DB: db, Key: []byte("0123456789abcdef0123456789abcdef"), Workflow: wf,
+		PEC:    mail.PECService{Desk: tn.Desk, Store: db},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LivePoll: time.Millisecond, LiveMax: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &wmEnv{t: t, tn: tn, web: w, clients: map[string]*client{}, emails: emails}
+	e := &wmEnv{t: t, tn: tn, web: w, clients: map[string]*client{}, emails: emails, pecTicket: pecTicket, pecEvidence: pecID}
 	e.srv = httptest.NewServer(w)
 	t.Cleanup(func() { w.Close(); e.srv.Close() })
 	for _, role := range wmRoles {
@@ -318,7 +371,7 @@ func TestPageAuthorisationMatrix(t *testing.T) {
 							}
 							req := entry.build(e, k)
 							res := e.send(c, method, req)
-							allowed := slices.Contains(entry.allow, role) && (target == "own" || role == "instadmin")
+							allowed := slices.Contains(entry.allow, role) && (target == "own" || role == "instadmin" && !entry.noneOther)
 							loc := res.Header.Get("Location")
 							toLogin := res.StatusCode == http.StatusSeeOther && strings.HasPrefix(loc, "/login")
 							private := !slices.Contains(entry.allow, "anonymous")

@@ -30,6 +30,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/guard"
 	"github.com/sportello/sportello/internal/httpstatus"
@@ -79,6 +80,9 @@ type Opts struct {
 	// (default 2 s); LiveMax bounds one stream's life (default 60 s; the
 	// browser reconnects).
 	LivePoll, LiveMax time.Duration
+	// PEC, when set, shows the PEC channel on the ticket page
+	// (certification data, evidence, delivery per recipient, alerts).
+	PEC api.PECService
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -121,6 +125,7 @@ type Web struct {
 	livePoll  time.Duration
 	liveMax   time.Duration
 	rome      *time.Location
+	pec       api.PECService
 
 	throttle *guard.LoginThrottle
 	proxies  guard.Proxies
@@ -147,7 +152,7 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
 		throttle: o.Throttle, proxies: o.Proxies}
 	if w.throttle == nil {
 		w.throttle = guard.NewLoginThrottle()
@@ -289,6 +294,7 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
+	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
