@@ -20,11 +20,11 @@ import (
 const statShards = 8
 
 type openKey struct {
-	org              int64
-	status           desk.Status
-	channel          desk.Channel
-	service, queue   int64
-	shard            int64
+	org            int64
+	status         desk.Status
+	channel        desk.Channel
+	service, queue int64
+	shard          int64
 }
 
 type dayKey struct {
@@ -36,7 +36,7 @@ type dayKey struct {
 }
 
 type dayDelta struct {
-	opened, responded, resolved   int64
+	opened, responded, resolved  int64
 	responseSecs, resolutionSecs int64
 }
 

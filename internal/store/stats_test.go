@@ -12,7 +12,9 @@ import (
 
 func TestDashboardAggregatesSQLite(t *testing.T) { testDashboardAggregates(t, storetest.OpenSQLite) }
 
-func TestDashboardAggregatesPostgres(t *testing.T) { testDashboardAggregates(t, storetest.OpenPostgres) }
+func TestDashboardAggregatesPostgres(t *testing.T) {
+	testDashboardAggregates(t, storetest.OpenPostgres)
+}
 
 // testDashboardAggregates checks that the maintained aggregates follow
 // creations, status changes and moves, and agree with the tickets.
