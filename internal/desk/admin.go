@@ -26,7 +26,8 @@ type AdminTx interface {
 }
 
 // CannedAnswer is a ready-made reply agents start from. Body may use
-// {{numero}}, {{oggetto}}, {{richiedente}} and {{operatore}}.
+// {nome} (the requester's name), {numero} (the ticket number) and
+// {operatore} (the agent), filled in by the ticket page.
 type CannedAnswer struct {
 	ID      int64
 	OrgID   int64

@@ -73,6 +73,11 @@ type Opts struct {
 	// (default 2 s); LiveMax bounds one stream's life (default 60 s; the
 	// browser reconnects).
 	LivePoll, LiveMax time.Duration
+	// Mail administers mailboxes, routing rules, addresses and the office
+	// directory (*mail.Admin); Catalogue the services (*workflow.Engine).
+	// Optional: without them those administration pages say so.
+	Mail      MailAdmin
+	Catalogue CatalogueAdmin
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -115,6 +120,8 @@ type Web struct {
 	livePoll  time.Duration
 	liveMax   time.Duration
 	rome      *time.Location
+	mail      MailAdmin
+	catalogue CatalogueAdmin
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -137,7 +144,8 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{})}
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		mail: o.Mail, catalogue: o.Catalogue}
 	if w.assets == nil {
 		a, err := static.New()
 		if err != nil {
@@ -272,6 +280,9 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
+
+	// Administration and dashboards (admin.go).
+	w.adminRoutes(h)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
