@@ -49,7 +49,7 @@ func patternDefs(id string) string {
 // barChart draws horizontal bars, one per row, with the label on the left
 // and the value at the end of the bar.
 func barChart(id, title, desc string, labels []string, values []int64, texts []string) template.HTML {
-	const width, labelW, rowH, pad = 640, 230, 30, 8
+	const width, labelW, rowH, pad = 520, 200, 30, 8
 	var max int64
 	for _, v := range values {
 		if v > max {
@@ -64,7 +64,7 @@ func barChart(id, title, desc string, labels []string, values []int64, texts []s
 	fmt.Fprintf(&b, `<svg class="sp-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" focusable="false">`, width, h, id, id)
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, html.EscapeString(title), id, html.EscapeString(desc))
 	b.WriteString(patternDefs(id))
-	barMax := float64(width - labelW - 70)
+	barMax := float64(width - labelW - 110)
 	for i, l := range labels {
 		y := pad + i*rowH
 		w := 0.0
@@ -74,13 +74,13 @@ func barChart(id, title, desc string, labels []string, values []int64, texts []s
 		if values[i] > 0 && w < 2 {
 			w = 2
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-size="13" fill="#1a1a1a">%s</text>`, labelW-8, y+19, html.EscapeString(clipLabel(l, 32)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-size="15" fill="#1a1a1a">%s</text>`, labelW-8, y+19, html.EscapeString(clipLabel(l, 24)))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" stroke="#1a1a1a" stroke-width="0.8"/>`, labelW, y+4, w, rowH-10, fill(id, i))
 		text := strconv.FormatInt(values[i], 10)
 		if texts != nil {
 			text = texts[i]
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="13" font-weight="600" fill="#1a1a1a">%s</text>`, float64(labelW)+w+6, y+19, html.EscapeString(text))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="15" font-weight="600" fill="#1a1a1a">%s</text>`, float64(labelW)+w+6, y+19, html.EscapeString(text))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#1a1a1a"/>`, labelW, pad, labelW, h-pad)
 	b.WriteString(`</svg>`)
@@ -92,9 +92,9 @@ func barChart(id, title, desc string, labels []string, values []int64, texts []s
 func trendChart(id, title, desc string, days []string, opened, resolved []int64, legendOpened, legendResolved string) template.HTML {
 	const height, top, bottom, left = 260, 40, 40, 10
 	n := len(days)
-	groupW := 80
+	groupW := 64
 	if n > 10 {
-		groupW = 28
+		groupW = 22
 	}
 	width := left*2 + groupW*n
 	if width < 320 {
@@ -115,9 +115,9 @@ func trendChart(id, title, desc string, days []string, opened, resolved []int64,
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, html.EscapeString(title), id, html.EscapeString(desc))
 	b.WriteString(patternDefs(id))
 	// Legend.
-	fmt.Fprintf(&b, `<rect x="%d" y="8" width="16" height="14" fill="%s" stroke="#1a1a1a" stroke-width="0.8"/><text x="%d" y="20" font-size="13" fill="#1a1a1a">%s</text>`,
+	fmt.Fprintf(&b, `<rect x="%d" y="8" width="16" height="14" fill="%s" stroke="#1a1a1a" stroke-width="0.8"/><text x="%d" y="20" font-size="15" fill="#1a1a1a">%s</text>`,
 		left, fill(id, 0), left+22, html.EscapeString(legendOpened))
-	fmt.Fprintf(&b, `<rect x="%d" y="8" width="16" height="14" fill="%s" stroke="#1a1a1a" stroke-width="0.8"/><text x="%d" y="20" font-size="13" fill="#1a1a1a">%s</text>`,
+	fmt.Fprintf(&b, `<rect x="%d" y="8" width="16" height="14" fill="%s" stroke="#1a1a1a" stroke-width="0.8"/><text x="%d" y="20" font-size="15" fill="#1a1a1a">%s</text>`,
 		left+160, fill(id, 1), left+182, html.EscapeString(legendResolved))
 	barW := float64(groupW-8) / 2
 	for i, d := range days {
@@ -142,9 +142,9 @@ func trendChart(id, title, desc string, days []string, opened, resolved []int64,
 
 func fontFor(n int) int {
 	if n > 10 {
-		return 10
+		return 11
 	}
-	return 13
+	return 15
 }
 
 func clipLabel(s string, n int) string {

@@ -212,6 +212,7 @@ var adminTexts = map[string]texts{
 	"admin.rules.disabled.label":  {"Regola disattivata", "Rule disabled"},
 	"admin.rules.text":            {"Testo aggiunto alla risposta", "Text added to the answer"},
 	"admin.rules.test.message":    {"Messaggio di prova (facoltativo)", "Test message (optional)"},
+	"admin.rules.test.pasted":     {"Messaggio da provare", "Message to try"},
 	"admin.rules.save":            {"Salva la regola", "Save the rule"},
 	"admin.rules.test.draft":      {"Prova questa regola sul messaggio", "Try this rule on the message"},
 	"admin.rules.test":            {"Prova le regole su un messaggio", "Try the rules on a message"},
