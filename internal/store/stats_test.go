@@ -108,3 +108,108 @@ func testDashboardAggregates(t *testing.T, open func(testing.TB) *store.DB) {
 		t.Fatalf("stat_open sums to %d, tickets %d", sum, n)
 	}
 }
+
+func TestAdminStoreSQLite(t *testing.T) { testAdminStore(t, storetest.OpenSQLite) }
+
+func TestAdminStorePostgres(t *testing.T) { testAdminStore(t, storetest.OpenPostgres) }
+
+// testAdminStore checks the administration's storage through the desk:
+// paged people lists, queue renames and canned answers, with their
+// authorisation and audit entries.
+func testAdminStore(t *testing.T, open func(testing.TB) *store.DB) {
+	ctx := context.Background()
+	f := storetest.NewFixture(t, open(t))
+	d := f.Desk
+	all, err := d.ListUsers(ctx, f.Admin, desk.UserQuery{Limit: 2})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("first page: %d %v", len(all), err)
+	}
+	rest, err := d.ListUsers(ctx, f.Admin, desk.UserQuery{Limit: 50, Before: all[1].ID})
+	if err != nil || len(rest) != 3 || rest[0].ID >= all[1].ID {
+		t.Fatalf("second page: %+v %v", rest, err)
+	}
+	agents, err := d.ListUsers(ctx, f.Admin, desk.UserQuery{Role: desk.RoleAgent, Text: "AGENTE"})
+	if err != nil || len(agents) != 2 {
+		t.Fatalf("agents: %+v %v", agents, err)
+	}
+	// An organisation's administrator lists their own people only.
+	boss, err := d.CreateUser(ctx, f.Admin, desk.NewUser{OrgCode: "altro-ente", Email: "capo@altro.example.it", Role: desk.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bossA := desk.ActorFor(boss)
+	mine, err := d.ListUsers(ctx, bossA, desk.UserQuery{})
+	if err != nil || len(mine) != 2 {
+		t.Fatalf("organisation admin sees %d users: %v", len(mine), err)
+	}
+	if _, err := d.ListUsers(ctx, bossA, desk.UserQuery{OrgCode: "ente"}); desk.ErrorCode(err) != desk.EForbidden {
+		t.Fatalf("other organisation's users: %v", err)
+	}
+	if _, err := d.ListUsers(ctx, f.Agent, desk.UserQuery{}); desk.ErrorCode(err) != desk.EForbidden {
+		t.Fatalf("agent lists users: %v", err)
+	}
+	role := desk.RoleAdmin
+	if _, err := d.AdminUpdateUser(ctx, bossA, f.Agent.UserID, desk.UserChanges{Role: &role}); desk.ErrorCode(err) != desk.ENotFound {
+		t.Fatalf("organisation admin promoted another organisation's agent: %v", err)
+	}
+	role = desk.RoleApprover
+	u, err := d.AdminUpdateUser(ctx, f.Admin, f.Agent.UserID, desk.UserChanges{Role: &role})
+	if err != nil || u.Role != desk.RoleApprover {
+		t.Fatalf("promote: %+v %v", u, err)
+	}
+
+	// Queues.
+	q, err := d.AdminCreateQueue(ctx, f.Admin, "", "rete", "Rete")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AdminCreateQueue(ctx, f.Admin, "", "rete", "Rete"); desk.ErrorCode(err) != desk.EConflict {
+		t.Fatalf("duplicate queue: %v", err)
+	}
+	if q, err = d.AdminRenameQueue(ctx, f.Admin, q.ID, "Rete e sicurezza"); err != nil || q.Name != "Rete e sicurezza" {
+		t.Fatalf("rename: %+v %v", q, err)
+	}
+	if _, err := d.AdminRenameQueue(ctx, bossA, q.ID, "X"); desk.ErrorCode(err) != desk.ENotFound {
+		t.Fatalf("rename another organisation's queue: %v", err)
+	}
+
+	// Canned answers: replaced by code, deleted, per organisation.
+	if _, err := d.SaveCanned(ctx, f.Admin, "", desk.CannedAnswer{Code: "saluto", Title: "Saluto", Body: "Ciao"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.SaveCanned(ctx, f.Admin, "", desk.CannedAnswer{Code: "saluto", Title: "Saluto cordiale", Body: "Buongiorno"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := d.CannedAnswers(ctx, f.Agent, "")
+	if err != nil || len(list) != 1 || list[0].Title != "Saluto cordiale" || list[0].ID != c.ID {
+		t.Fatalf("canned: %+v %v", list, err)
+	}
+	if other, err := d.CannedAnswers(ctx, f.Outsider, ""); err != nil || len(other) != 0 {
+		t.Fatalf("other organisation sees %+v %v", other, err)
+	}
+	if err := d.DeleteCanned(ctx, bossA, c.ID); desk.ErrorCode(err) != desk.ENotFound {
+		t.Fatalf("delete another organisation's answer: %v", err)
+	}
+	if err := d.DeleteCanned(ctx, f.Admin, c.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each change was audited in its transaction.
+	log, err := d.AuditLog(ctx, f.Admin, desk.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range log {
+		seen[e.Action]++
+	}
+	for _, a := range []string{"user.role", "queue.create", "queue.update", "canned.update", "canned.delete"} {
+		if seen[a] == 0 {
+			t.Errorf("no %s in the audit log: %v", a, seen)
+		}
+	}
+	if seen["queue.create"] != 1 || seen["canned.update"] != 2 {
+		t.Errorf("refused changes were audited: %v", seen)
+	}
+}
