@@ -88,4 +88,3 @@ func BenchmarkAdmin(b *testing.B) {
 		})
 	}
 }
-
