@@ -72,6 +72,8 @@ func (w *Web) adminRoutes(h func(string, access, handlerFunc)) {
 	h("GET /admin/servizi", signedIn, w.adminServices)
 	h("POST /admin/servizi/importa", signedIn, w.adminServicesImport)
 	h("POST /admin/servizi/{code}/stato", signedIn, w.adminServiceActive)
+	h("GET /admin/servizi/{code}", signedIn, w.adminServiceEdit)
+	h("POST /admin/servizi/{code}", signedIn, w.adminServiceEdit)
 	h("GET /admin/caselle", signedIn, w.adminMailboxes)
 	h("POST /admin/caselle", signedIn, w.adminMailboxSave)
 	h("POST /admin/caselle/scollega", signedIn, w.adminMailboxRemove)
@@ -155,7 +157,7 @@ func (w *Web) newAdminPage(r *http.Request, c *reqCtx, section string) (adminPag
 	}
 	p.Orgs = orgs
 	p.Org = r.URL.Query().Get("ente")
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost && r.PostForm.Get("ente") != "" {
 		p.Org = r.PostForm.Get("ente")
 	}
 	if p.Org == "" {
@@ -1379,4 +1381,126 @@ func ownCanned(list []desk.CannedAnswer) []canned {
 		out = append(out, canned{Code: "ente-" + a.Code, Title: a.Title, Text: a.Body})
 	}
 	return out
+}
+
+// ---- Editing one service (its art. 35 fields and phases) ----
+
+type serviceEditView struct {
+	adminPage
+	Code string // "" for a new service
+	YAML string
+}
+
+// CatalogueEditor saves one service; *workflow.Engine implements it.
+type CatalogueEditor interface {
+	SaveService(ctx context.Context, a desk.Actor, orgCode string, s catalog.Service) error
+}
+
+var _ CatalogueEditor = (*workflow.Engine)(nil)
+
+// newServiceYAML is the starting point of a new service: the phases of the
+// Province's catalogue (receipt, evaluation, approval, intervention,
+// verification), to adapt.
+const newServiceYAML = `  - code: nuovo-servizio
+    name: Nuovo servizio
+    description: Descrizione del servizio (art. 35, lettera a).
+    active: true
+    queue: sistemi-informativi
+    phases:
+      - {code: ricezione, name: Ricezione della richiesta, kind: receipt}
+      - {code: valutazione, name: Valutazione, kind: evaluation}
+      - {code: accettazione, name: Accettazione e conferma del responsabile, kind: approval}
+      - {code: intervento, name: Intervento, kind: intervention}
+      - {code: verifica, name: Verifica dell'esito, kind: verification}
+`
+
+// serviceDoc writes the catalogue file of one service (with the
+// organisation's data and criteria, which the file format requires).
+func serviceDoc(cat *catalog.Catalogue, code string) (string, bool) {
+	one := &catalog.Catalogue{Organisation: cat.Organisation, Criteria: cat.Criteria}
+	for _, s := range cat.Services {
+		if s.Code == code {
+			one.Services = []catalog.Service{s}
+		}
+	}
+	if len(one.Services) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	if err := catalog.Export(&b, one, catalog.FormatYAML); err != nil {
+		return "", false
+	}
+	return b.String(), true
+}
+
+func (w *Web) adminServiceEdit(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	ed, ok := w.catalogue.(CatalogueEditor)
+	if w.catalogue == nil || !ok {
+		return desk.Errorf(desk.ENotFound, "no catalogue")
+	}
+	if r.Method == http.MethodPost {
+		if err := parseForm(rw, r); err != nil {
+			return desk.Errorf(desk.EInvalid, "bad form")
+		}
+	}
+	p, err := w.newAdminPage(r, c, "services")
+	if err != nil {
+		return err
+	}
+	if !c.Actor.System && c.Actor.Role != desk.RoleAdmin {
+		return desk.Errorf(desk.EForbidden, "only administrators edit the catalogue")
+	}
+	cat, err := w.catalogue.ExportCatalogue(r.Context(), c.Actor, p.Org)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	v := &serviceEditView{adminPage: p, Code: code}
+	if r.Method == http.MethodPost {
+		v.YAML = r.PostForm.Get("yaml")
+		parsed, perr := catalog.Parse([]byte(v.YAML), catalog.FormatYAML)
+		switch {
+		case perr != nil:
+			v.Errors["yaml"], v.Detail = p.T("err.field.yaml"), perr.Error()
+		case len(parsed.Services) != 1:
+			v.Errors["yaml"] = p.T("admin.services.one")
+		case code != "new" && parsed.Services[0].Code != code:
+			v.Errors["yaml"] = p.T("admin.services.code_changed")
+		default:
+			s := parsed.Services[0]
+			err := ed.SaveService(r.Context(), c.Actor, p.Org, s)
+			if err == nil {
+				_ = w.desk.Audit(r.Context(), c.Actor, desk.AuditEntry{Action: "service.update", Target: "service:" + s.Code,
+					Detail: fmt.Sprintf("%s (%d phases)", s.Name, len(s.Phases))})
+				w.flash(r, c, "admin.services.saved", s.Code)
+				redirect(rw, r, "/admin/servizi?ente="+url.QueryEscape(p.Org)+"#svc-"+url.QueryEscape(s.Code))
+				return nil
+			}
+			if err := adminFail(&v.adminPage, err, "yaml"); err != nil {
+				return err
+			}
+			if v.Detail == "" {
+				v.Detail = err.Error()
+			}
+		}
+		w.render(rw, r, http.StatusUnprocessableEntity, "admin_service", v)
+		return nil
+	}
+	if code == "new" {
+		var b strings.Builder
+		if err := catalog.Export(&b, &catalog.Catalogue{Organisation: cat.Organisation, Criteria: cat.Criteria}, catalog.FormatYAML); err != nil {
+			return err
+		}
+		doc := b.String()
+		// Export writes "services: []" for none; put the template there.
+		v.YAML = strings.Replace(doc, "services: []\n", "services:\n"+newServiceYAML, 1)
+	} else {
+		doc, ok := serviceDoc(cat, code)
+		if !ok {
+			return desk.Errorf(desk.ENotFound, "no service %q", code)
+		}
+		v.YAML = doc
+	}
+	w.render(rw, r, http.StatusOK, "admin_service", v)
+	return nil
 }

@@ -149,6 +149,13 @@ var adminTexts = map[string]texts{
 	"admin.services.import.submit": {"Importa", "Import"},
 	"admin.services.public":        {"Vedi la pagina pubblica del catalogo", "See the public catalogue page"},
 	"admin.services.file_required": {"Scegli un file da importare.", "Choose a file to import."},
+	"admin.services.edit":          {"Modifica il servizio e le sue fasi", "Edit the service and its phases"},
+	"admin.services.new":           {"Nuovo servizio", "New service"},
+	"admin.services.yaml":          {"Scheda del servizio (formato del catalogo)", "The service's entry (catalogue file format)"},
+	"admin.services.yaml.hint":     {"Campi dell'art. 35, coda, fasi (receipt, evaluation, approval, intervention, supplier, verification) e criteri a–g, come nel file del catalogo (docs/catalogue.md). Il salvataggio crea una nuova versione.", "Art. 35 fields, queue, phases (receipt, evaluation, approval, intervention, supplier, verification) and criteria a–g, as in the catalogue file (docs/catalogue.md). Saving makes a new version."},
+	"admin.services.one":           {"Il testo deve contenere un solo servizio.", "The text must hold exactly one service."},
+	"admin.services.code_changed":  {"Il codice di un servizio non si cambia: crea un nuovo servizio.", "A service's code does not change: create a new service."},
+	"err.field.yaml":               {"Il testo non è valido: vedi il dettaglio con il numero di riga.", "The text is not valid: see the detail with the line number."},
 	"admin.services.saved":         {"Servizio %s aggiornato.", "Service %s updated."},
 
 	"admin.mailboxes.list":          {"Caselle collegate", "Connected mailboxes"},

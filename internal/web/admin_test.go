@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,7 @@ func newAdminHarness(t testing.TB) *harness {
 
 // adminPages are every administration page, for smoke and axe tests.
 var adminPages = []string{"/admin", "/admin?giorni=30", "/admin/utenti", "/admin/enti", "/admin/code", "/admin/servizi", "/admin/caselle",
-	"/admin/regole", "/admin/indirizzi", "/admin/uffici", "/admin/risposte", "/admin/posta", "/admin/registro"}
+	"/admin/servizi/new", "/admin/regole", "/admin/indirizzi", "/admin/uffici", "/admin/risposte", "/admin/posta", "/admin/registro"}
 
 func TestAdminPagesAccess(t *testing.T) {
 	h := newAdminHarness(t)
@@ -269,3 +270,70 @@ func TestAdminDashboardAndCSV(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAdminServiceEditing(t *testing.T) {
+	h, wf := newWorkflowHarness(t)
+	ma, err := mail.NewAdmin(h.f.Desk, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.web.mail, h.web.catalogue = ma, wf
+	c := h.client()
+	c.login("admin@example.it")
+	org := "?ente=" + workflow.OrgProvinciaBrindisi
+	list := c.get("/admin/servizi" + org)
+	if list.StatusCode != http.StatusOK {
+		t.Fatalf("services: %d", list.StatusCode)
+	}
+	cat, err := wf.ExportCatalogue(context.Background(), h.actor("admin@example.it"), workflow.OrgProvinciaBrindisi)
+	if err != nil || len(cat.Services) == 0 {
+		t.Fatalf("catalogue: %v", err)
+	}
+	s := cat.Services[0]
+	mustContain(t, list.Body, html.EscapeString(s.Name))
+	edit := c.get("/admin/servizi/" + s.Code + org)
+	if edit.StatusCode != http.StatusOK {
+		t.Fatalf("edit: %d\n%s", edit.StatusCode, edit.Body)
+	}
+	yaml := htmlUnescape(between(edit.Body, `name="yaml"`, "</textarea>"))
+	yaml = yaml[strings.Index(yaml, ">")+1:]
+	if !strings.Contains(yaml, "phases:") {
+		t.Fatalf("no phases in the YAML:\n%s", yaml)
+	}
+	changed := strings.Replace(yaml, "name: "+s.Name, "name: "+s.Name+" (rivisto)", 1)
+	res := c.post("/admin/servizi/"+s.Code+org, url.Values{"yaml": {changed}, "ente": {workflow.OrgProvinciaBrindisi}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", res.StatusCode, res.Body)
+	}
+	mustContain(t, c.get("/admin/servizi"+org).Body, html.EscapeString(s.Name+" (rivisto)"))
+	// A broken file says where.
+	res = c.post("/admin/servizi/"+s.Code+org, url.Values{"yaml": {"organisation: [\n"}, "ente": {workflow.OrgProvinciaBrindisi}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("broken YAML: %d", res.StatusCode)
+	}
+	mustContain(t, res.Body, "line")
+	// A new service from the template.
+	nw := c.get("/admin/servizi/new" + org)
+	tmpl := htmlUnescape(between(nw.Body, `name="yaml"`, "</textarea>"))
+	tmpl = tmpl[strings.Index(tmpl, ">")+1:]
+	res = c.post("/admin/servizi/new"+org, url.Values{"yaml": {tmpl}, "ente": {workflow.OrgProvinciaBrindisi}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("new service: %d\n%s", res.StatusCode, res.Body)
+	}
+	mustContain(t, c.get("/admin/servizi"+org).Body, "Nuovo servizio", "Verifica dell&#39;esito")
+	mustContain(t, c.get("/admin/registro?azione=service.").Body, "service.update", "nuovo-servizio")
+}
+
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	if j := strings.Index(s, to); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }
