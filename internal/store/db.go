@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -61,6 +62,10 @@ type DB struct {
 	once     sync.Once
 
 	stats Stats
+
+	// statsSchema caches whether the dashboard aggregates of migration
+	// 0090 exist (0 unknown, 1 yes, 2 no: a database not migrated yet).
+	statsSchema atomic.Int32
 
 	// PostgreSQL only: a one-connection pool for DDL run outside callers'
 	// transactions, and the ticket sequences known to exist.

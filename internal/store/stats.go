@@ -165,6 +165,9 @@ func (t *q) flushStats(ctx context.Context) error {
 	if sd == nil {
 		return nil
 	}
+	if ok, err := t.db.hasStats(ctx); err != nil || !ok {
+		return err
+	}
 	okeys := make([]openKey, 0, len(sd.open))
 	for k, d := range sd.open {
 		if d != 0 {
@@ -262,4 +265,29 @@ func (t *q) DailyStats(ctx context.Context, orgIDs []int64, from, to int) ([]des
 		err := r.Scan(&s.Day, &s.Channel, &s.ServiceID, &s.QueueID, &s.Opened, &s.Responded, &s.Resolved, &s.ResponseSecs, &s.ResolutionSecs)
 		return s, err
 	})
+}
+
+// statsVersion is the migration that creates the aggregates.
+const statsVersion = 90
+
+// hasStats reports whether the schema has the aggregates: a store opened
+// without migrating (NoMigrate) on an older schema writes tickets without
+// them; the migration back-fills them from the tickets when it runs.
+func (db *DB) hasStats(ctx context.Context) (bool, error) {
+	switch db.statsSchema.Load() {
+	case 1:
+		return true, nil
+	case 2:
+		return false, nil
+	}
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return false, err
+	}
+	if v >= statsVersion {
+		db.statsSchema.Store(1)
+		return true, nil
+	}
+	db.statsSchema.Store(2)
+	return false, nil
 }
