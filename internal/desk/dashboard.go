@@ -236,14 +236,25 @@ type dimNames struct {
 
 func dimensionNames(ctx context.Context, tx Tx, orgs []int64) (dimNames, error) {
 	n := dimNames{services: map[int64]Slice{}, queues: map[int64]Slice{}}
+	all, err := tx.Orgs(ctx)
+	if err != nil {
+		return n, err
+	}
+	code := map[int64]string{}
+	for _, o := range all {
+		code[o.ID] = o.Code
+	}
 	if orgs == nil {
-		all, err := tx.Orgs(ctx)
-		if err != nil {
-			return n, err
-		}
 		for _, o := range all {
 			orgs = append(orgs, o.ID)
 		}
+	}
+	// Across organisations, names say whose queue or service it is.
+	suffix := func(id int64) string {
+		if len(orgs) > 1 {
+			return " (" + code[id] + ")"
+		}
+		return ""
 	}
 	for _, id := range orgs {
 		ss, err := tx.Services(ctx, id)
@@ -251,14 +262,14 @@ func dimensionNames(ctx context.Context, tx Tx, orgs []int64) (dimNames, error) 
 			return n, err
 		}
 		for _, s := range ss {
-			n.services[s.ID] = Slice{Key: s.Code, Label: s.Name}
+			n.services[s.ID] = Slice{Key: s.Code, Label: s.Name + suffix(id)}
 		}
 		qs, err := tx.Queues(ctx, id)
 		if err != nil {
 			return n, err
 		}
 		for _, q := range qs {
-			n.queues[q.ID] = Slice{Key: q.Code, Label: q.Name}
+			n.queues[q.ID] = Slice{Key: q.Code, Label: q.Name + suffix(id)}
 		}
 	}
 	return n, nil

@@ -346,9 +346,6 @@ func (w *Web) adminOrgCreate(rw http.ResponseWriter, r *http.Request, c *reqCtx)
 	in := desk.NewOrg{Code: strings.TrimSpace(f.Get("code")), Name: f.Get("name"), Province: strings.TrimSpace(f.Get("province")), Parent: f.Get("parent")}
 	o, err := w.desk.CreateOrg(r.Context(), c.Actor, in)
 	if err == nil {
-		err = w.desk.Audit(r.Context(), c.Actor, desk.AuditEntry{OrgID: o.ID, Action: "org.create", Target: "org:" + o.Code, Detail: o.Name})
-	}
-	if err == nil {
 		w.flash(r, c, "admin.orgs.created", o.Name)
 		redirect(rw, r, "/admin/enti")
 		return nil
@@ -1193,6 +1190,13 @@ type mailLogView struct {
 	Missing   bool
 }
 
+// outcomes are the mail log's filter choices (mailbox.Outcome values).
+func (v *mailLogView) outcomes() []string {
+	return []string{string(mailbox.OutTicket), string(mailbox.OutMessage), string(mailbox.OutFollowUp), string(mailbox.OutReopened),
+		string(mailbox.OutConfirmed), string(mailbox.OutRetired), string(mailbox.OutAnswered), string(mailbox.OutRedirected),
+		string(mailbox.OutRobot), string(mailbox.OutBounce), string(mailbox.OutReceipt), string(mailbox.OutDuplicate), string(mailbox.OutQuarantined)}
+}
+
 func (w *Web) adminMailLog(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	p, err := w.newAdminPage(r, c, "maillog")
 	if err != nil {
@@ -1200,8 +1204,8 @@ func (w *Web) adminMailLog(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 	}
 	q := r.URL.Query()
 	p.Form["outcome"], p.Form["mailbox"] = q.Get("esito"), q.Get("casella")
-	v := &mailLogView{adminPage: p, Missing: w.mail == nil, Outcomes: []string{"ticket", "message", "followup", "reopened", "confirmed",
-		"retired", "answered", "redirected", "robot", "bounce", "receipt", "duplicate", "quarantined"}}
+	v := &mailLogView{adminPage: p, Missing: w.mail == nil}
+	v.Outcomes = v.outcomes()
 	if w.mail != nil {
 		lq := mailbox.LogQuery{MailboxID: formInt(q.Get("casella")), Before: formInt(q.Get("prima")), Limit: 50}
 		if o := q.Get("esito"); o != "" {

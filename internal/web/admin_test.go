@@ -109,6 +109,16 @@ func TestAdminUsersAndAudit(t *testing.T) {
 		t.Fatalf("self-demotion: %d", res.StatusCode)
 	}
 
+	// Organisations: created by installation administrators, with their triage queue.
+	if res := c.post("/admin/enti", url.Values{"code": {"comune-bari"}, "name": {"Comune di Bari"}, "province": {"BA"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create org: %d\n%s", res.StatusCode, res.Body)
+	}
+	if res := c.post("/admin/enti", url.Values{"code": {"Non Valido"}, "name": {"X"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad org code: %d", res.StatusCode)
+	}
+	mustContain(t, c.get("/admin/code?ente=comune-bari").Body, "triage")
+	mustContain(t, c.get("/admin/registro?azione=org.").Body, "org.create", "org:comune-bari")
+
 	// Every change is in the audit log, filterable and exportable.
 	body := c.get("/admin/registro?azione=user.").Body
 	mustContain(t, body, "user.create", "user.role", "role agent → approver", "deactivated")
@@ -337,3 +347,48 @@ func between(s, from, to string) string {
 }
 
 func htmlUnescape(s string) string { return html.UnescapeString(s) }
+
+// TestAdminCatalogueDynamicKeys checks the translation keys the
+// administration templates build from identifiers.
+func TestAdminCatalogueDynamicKeys(t *testing.T) {
+	var keys []string
+	p := &adminPage{Page: Page{Lang: "it", User: &desk.User{Role: desk.RoleAdmin, InstallationAdmin: true}}}
+	for _, s := range p.AdminSections() {
+		keys = append(keys, "admin.section."+s.ID)
+	}
+	v := &rulesView{}
+	for _, f := range v.Fields() {
+		keys = append(keys, "rule.field."+f)
+	}
+	for _, o := range v.Ops() {
+		keys = append(keys, "rule.op."+o)
+	}
+	for _, r := range v.Templates() {
+		keys = append(keys, "rule.reply."+r)
+	}
+	for _, a := range v.RuleActions() {
+		if a != "toggle" {
+			keys = append(keys, "admin.rules."+a)
+		}
+	}
+	for _, r := range desk.Roles {
+		keys = append(keys, "role."+string(r))
+	}
+	for _, k := range []string{"desk", "pec", "retired"} {
+		keys = append(keys, "admin.addresses.kind."+k)
+	}
+	for _, k := range []string{"new", "changed", "same"} {
+		keys = append(keys, "admin.offices.kind."+k)
+	}
+	for _, o := range (&mailLogView{Outcomes: nil}).outcomes() {
+		keys = append(keys, "outcome."+o)
+	}
+	for _, id := range []string{"status", "channel", "service", "queue"} {
+		keys = append(keys, "dash."+id+".title", "dash."+id+".col")
+	}
+	for _, k := range keys {
+		if _, ok := catalogue[k]; !ok {
+			t.Errorf("key %q missing", k)
+		}
+	}
+}
