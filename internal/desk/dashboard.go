@@ -95,9 +95,6 @@ func adminScope(a Actor) ([]int64, error) {
 	return nil, Errorf(EForbidden, "only administrators may do this")
 }
 
-// AdminScope is adminScope for adapters: the organisations the actor
-// administers (nil: all), or EForbidden.
-func AdminScope(a Actor) ([]int64, error) { return adminScope(a) }
 
 var rome = func() *time.Location {
 	if l, err := time.LoadLocation("Europe/Rome"); err == nil {

@@ -196,7 +196,6 @@ func formInt(s string) int64 {
 	return n
 }
 
-func (w *Web) mailMissing(p *adminPage) bool { return w.mail == nil }
 
 // ---- Dashboard ----
 
