@@ -17,12 +17,10 @@ type OpenStat struct {
 }
 
 // DayStat is what happened on one day (YYYYMMDD, Europe/Rome) to the
-// tickets of one channel, service and queue: opened, taken in charge
-// (left "new") and resolved, with the seconds taken in total.
+// tickets: opened, taken in charge (left "new") and resolved, with the
+// seconds taken in total.
 type DayStat struct {
 	Day                          int
-	Channel                      Channel
-	ServiceID, QueueID           int64
 	Opened, Responded, Resolved  int64
 	ResponseSecs, ResolutionSecs int64
 }
@@ -32,7 +30,8 @@ type DayStat struct {
 type StatsTx interface {
 	// OpenStats sums current ticket counts for the organisations given (nil: all).
 	OpenStats(ctx context.Context, orgIDs []int64) ([]OpenStat, error)
-	// DailyStats sums per-day counters for the days from..to (YYYYMMDD, inclusive).
+	// DailyStats sums the per-day counters for the days from..to
+	// (YYYYMMDD, inclusive), one row a day.
 	DailyStats(ctx context.Context, orgIDs []int64, from, to int) ([]DayStat, error)
 }
 
@@ -94,7 +93,6 @@ func adminScope(a Actor) ([]int64, error) {
 	}
 	return nil, Errorf(EForbidden, "only administrators may do this")
 }
-
 
 var rome = func() *time.Location {
 	if l, err := time.LoadLocation("Europe/Rome"); err == nil {

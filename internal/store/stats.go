@@ -250,19 +250,19 @@ func (t *q) OpenStats(ctx context.Context, orgIDs []int64) ([]desk.OpenStat, err
 	})
 }
 
-// DailyStats sums stat_daily per day, channel, service and queue for the
-// days from..to (YYYYMMDD, inclusive).
+// DailyStats sums stat_daily per day for the days from..to (YYYYMMDD,
+// inclusive): at most one row a day.
 func (t *q) DailyStats(ctx context.Context, orgIDs []int64, from, to int) ([]desk.DayStat, error) {
-	query := `SELECT day, channel, service_id, queue_id, SUM(opened), SUM(responded), SUM(resolved), SUM(response_secs), SUM(resolution_secs)
+	query := `SELECT day, SUM(opened), SUM(responded), SUM(resolved), SUM(response_secs), SUM(resolution_secs)
 		FROM stat_daily WHERE day >= $1 AND day <= $2`
 	if orgIDs != nil {
 		query += " AND org_id IN (" + idList(orgIDs) + ")"
 	}
-	query += " GROUP BY day, channel, service_id, queue_id ORDER BY day"
+	query += " GROUP BY day ORDER BY day"
 	rows, err := t.query(ctx, query, from, to)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.DayStat, error) {
 		var s desk.DayStat
-		err := r.Scan(&s.Day, &s.Channel, &s.ServiceID, &s.QueueID, &s.Opened, &s.Responded, &s.Resolved, &s.ResponseSecs, &s.ResolutionSecs)
+		err := r.Scan(&s.Day, &s.Opened, &s.Responded, &s.Resolved, &s.ResponseSecs, &s.ResolutionSecs)
 		return s, err
 	})
 }

@@ -32,6 +32,8 @@ CREATE TABLE stat_daily (
     resolution_secs BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, day, channel, service_id, queue_id, shard)
 );
+-- Installation-wide dashboards read a range of days across organisations.
+CREATE INDEX stat_daily_day ON stat_daily(day);
 
 -- Canned answers: ready-made replies agents start from, per organisation.
 CREATE TABLE canned_answers (
