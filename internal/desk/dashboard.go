@@ -59,9 +59,9 @@ type Times struct {
 // Dashboard is what a manager sees of an organisation's (or the
 // installation's) tickets, all from maintained aggregates.
 type Dashboard struct {
-	OrgID     int64 // 0: every organisation the actor administers
-	Open      int64 // tickets still needing the desk (not resolved, not final)
-	ByStatus  []Slice
+	OrgID     int64   // 0: every organisation the actor administers
+	Open      int64   // tickets still needing the desk (not resolved, not final)
+	ByStatus  []Slice // tickets not closed, cancelled or redirected
 	ByChannel []Slice // open tickets only
 	ByService []Slice // open tickets only
 	ByQueue   []Slice // open tickets only
@@ -162,8 +162,12 @@ func (d *Desk) Dashboard(ctx context.Context, a Actor, q DashboardQuery) (Dashbo
 			byService[s.ServiceID] += s.N
 			byQueue[s.QueueID] += s.N
 		}
+		// Closed, cancelled and redirected tickets only grow: they would
+		// flatten the bars of the work in progress.
 		for _, s := range Statuses {
-			out.ByStatus = append(out.ByStatus, Slice{Key: string(s), N: byStatus[string(s)]})
+			if !s.Final() {
+				out.ByStatus = append(out.ByStatus, Slice{Key: string(s), N: byStatus[string(s)]})
+			}
 		}
 		for _, c := range Channels {
 			out.ByChannel = append(out.ByChannel, Slice{Key: string(c), N: byChannel[string(c)]})

@@ -196,7 +196,6 @@ func formInt(s string) int64 {
 	return n
 }
 
-
 // ---- Dashboard ----
 
 type dashboardView struct {

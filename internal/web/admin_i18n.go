@@ -68,7 +68,7 @@ var adminTexts = map[string]texts{
 	"dash.table":              {"Mostra i dati in tabella", "Show the data as a table"},
 	"dash.csv":                {"Scarica i dati (CSV)", "Download the data (CSV)"},
 	"dash.note":               {"I numeri provengono da contatori aggiornati a ogni modifica dei ticket. Tempo di risposta: dalla registrazione alla presa in carico (il ticket esce da «nuovo»). Tempo di risoluzione: dalla registrazione alla risoluzione.", "Numbers come from counters updated with every ticket change. Response time: from registration to being taken in charge (the ticket leaves \"new\"). Resolution time: from registration to resolution."},
-	"dash.status.title":       {"Ticket per stato", "Tickets by status"},
+	"dash.status.title":       {"Ticket in corso per stato", "Tickets in progress by status"},
 	"dash.status.col":         {"Stato", "Status"},
 	"dash.channel.title":      {"Ticket aperti per canale", "Open tickets by channel"},
 	"dash.channel.col":        {"Canale", "Channel"},

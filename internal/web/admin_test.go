@@ -257,7 +257,7 @@ func TestAdminDashboardAndCSV(t *testing.T) {
 	c := h.client()
 	c.login("admin@example.it")
 	body := c.get("/admin?ente=ente").Body
-	mustContain(t, body, "Ticket aperti (da lavorare): 2", `role="img"`, "<title id=\"ch-status-t\">Ticket per stato</title>",
+	mustContain(t, body, "Ticket aperti (da lavorare): 2", `role="img"`, "<title id=\"ch-status-t\">Ticket in corso per stato</title>",
 		"Installazione e configurazione dispositivi hardware")
 	res := c.get("/admin/cruscotto.csv?ente=ente&grafico=channel")
 	if res.StatusCode != http.StatusOK {
