@@ -392,3 +392,65 @@ func TestAdminCatalogueDynamicKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminBadInput: malformed requests get a 4xx page, never a 500, and
+// change nothing.
+func TestAdminBadInput(t *testing.T) {
+	h := newAdminHarness(t)
+	c := h.client()
+	c.login("admin@example.it")
+	before := h.f.Count(t, "audit_log")
+	for _, tc := range []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/admin?ente=nessuno", nil},
+		{"GET", "/admin/cruscotto.csv?ente=nessuno&grafico=status", nil},
+		{"GET", "/admin/utenti?ruolo=capo", nil},
+		{"GET", "/admin/registro?dal=ieri", nil},
+		{"GET", "/admin/registro.csv?al=31-12-2026", nil},
+		{"GET", "/admin/servizi/non-esiste", nil},
+		{"GET", "/admin/code?ente=nessuno", nil},
+		{"POST", "/admin/utenti/abc", url.Values{"role": {"agent"}}},
+		{"POST", "/admin/utenti/999999", url.Values{"role": {"agent"}, "active": {"1"}}},
+		{"POST", "/admin/utenti", url.Values{"email": {"non-una-email"}, "role": {"agent"}}},
+		{"POST", "/admin/utenti", url.Values{"email": {"x@example.it"}, "role": {"capo"}}},
+		{"POST", "/admin/utenti", url.Values{"email": {"y@example.it"}, "role": {"agent"}, "password": {"corta"}}},
+		{"POST", "/admin/code", url.Values{"code": {"Con Spazi"}, "name": {"X"}}},
+		{"POST", "/admin/code/999999", url.Values{"name": {"X"}}},
+		{"POST", "/admin/caselle", url.Values{"address": {"casella@example.it"}, "imap": {"ftp://x"}, "smtp": {"smtp://127.0.0.1:25"}}},
+		{"POST", "/admin/caselle", url.Values{"address": {"@@"}, "imap": {"imap://u@h/INBOX"}, "smtp": {"smtp://h:25"}}},
+		{"POST", "/admin/caselle/scollega", url.Values{"address": {"nessuna@example.it"}}},
+		{"POST", "/admin/regole", url.Values{"name": {""}}},
+		{"POST", "/admin/regole", url.Values{"name": {"X"}, "c1_field": {"subject"}, "c1_values": {"x"}, "then_priority": {"altissima"}}},
+		{"POST", "/admin/regole/azione", url.Values{"pos": {"7"}, "action": {"up"}}},
+		{"POST", "/admin/regole/azione", url.Values{"pos": {"x"}, "action": {"delete"}}},
+		{"POST", "/admin/regole/json", url.Values{"json": {"[{\"name\": 3}]"}}},
+		{"POST", "/admin/regole/json", url.Values{"json": {"[{\"name\": \"x\", \"then\": {\"reply\": \"boh\"}}]"}}},
+		{"POST", "/admin/regole/prova", url.Values{"message": {"\x00\x01\x02"}}},
+		{"POST", "/admin/indirizzi", url.Values{"address": {"vecchio@example.it"}, "from": {"domani"}}},
+		{"POST", "/admin/indirizzi", url.Values{"address": {"non valido"}}},
+		{"POST", "/admin/indirizzi/rimuovi", url.Values{"address": {"nessuno@example.it"}}},
+		{"POST", "/admin/uffici/anteprima", url.Values{"csv": {"solo,intestazione\n"}}},
+		{"POST", "/admin/uffici/applica", url.Values{"csv": {"\"non chiuso"}}},
+		{"POST", "/admin/risposte", url.Values{"code": {"x"}, "title": {""}, "body": {"y"}}},
+		{"POST", "/admin/risposte/999999/elimina", nil},
+		{"POST", "/admin/enti", url.Values{"code": {"nuovo"}, "name": {"Nuovo"}, "parent": {"nessuno"}}},
+		{"POST", "/admin/servizi/importa", url.Values{}},
+		{"POST", "/admin/servizi/non-esiste/stato", url.Values{"active": {"0"}}},
+	} {
+		var res response
+		if tc.method == "GET" {
+			res = c.get(tc.path)
+		} else {
+			res = c.post(tc.path, tc.form)
+		}
+		if res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("%s %s %v: status %d", tc.method, tc.path, tc.form, res.StatusCode)
+		}
+	}
+	if after := h.f.Count(t, "audit_log"); after != before {
+		t.Errorf("refused requests wrote %d audit entries", after-before)
+	}
+	mustNotContain(t, h.logs.String(), "level=ERROR")
+}
