@@ -165,7 +165,7 @@ func (t *q) flushStats(ctx context.Context) error {
 	if sd == nil {
 		return nil
 	}
-	if ok, err := t.db.hasStats(ctx); err != nil || !ok {
+	if ok, err := t.hasStats(ctx); err != nil || !ok {
 		return err
 	}
 	okeys := make([]openKey, 0, len(sd.open))
@@ -272,22 +272,25 @@ const statsVersion = 90
 
 // hasStats reports whether the schema has the aggregates: a store opened
 // without migrating (NoMigrate) on an older schema writes tickets without
-// them; the migration back-fills them from the tickets when it runs.
-func (db *DB) hasStats(ctx context.Context) (bool, error) {
-	switch db.statsSchema.Load() {
+// them; the migration back-fills them from the tickets when it runs. The
+// schema is read through the transaction itself: asking the pool for
+// another connection could deadlock when concurrent transactions hold
+// every connection.
+func (t *q) hasStats(ctx context.Context) (bool, error) {
+	switch t.db.statsSchema.Load() {
 	case 1:
 		return true, nil
 	case 2:
 		return false, nil
 	}
-	v, err := db.SchemaVersion(ctx)
-	if err != nil {
+	var v sql.NullInt64
+	if err := t.row(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
 		return false, err
 	}
-	if v >= statsVersion {
-		db.statsSchema.Store(1)
+	if v.Int64 >= statsVersion {
+		t.db.statsSchema.Store(1)
 		return true, nil
 	}
-	db.statsSchema.Store(2)
+	t.db.statsSchema.Store(2)
 	return false, nil
 }
