@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -279,7 +278,6 @@ func TestAdminDashboardAndCSV(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestAdminServiceEditing(t *testing.T) {
 	h, wf := newWorkflowHarness(t)

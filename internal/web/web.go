@@ -30,6 +30,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
 	"github.com/sportello/sportello/internal/store"
@@ -73,6 +74,9 @@ type Opts struct {
 	// (default 2 s); LiveMax bounds one stream's life (default 60 s; the
 	// browser reconnects).
 	LivePoll, LiveMax time.Duration
+	// PEC, when set, shows the PEC channel on the ticket page
+	// (certification data, evidence, delivery per recipient, alerts).
+	PEC api.PECService
 	// Mail administers mailboxes, routing rules, addresses and the office
 	// directory (*mail.Admin); Catalogue the services (*workflow.Engine).
 	// Optional: without them those administration pages say so.
@@ -120,6 +124,7 @@ type Web struct {
 	livePoll  time.Duration
 	liveMax   time.Duration
 	rome      *time.Location
+	pec       api.PECService
 	mail      MailAdmin
 	catalogue CatalogueAdmin
 
@@ -144,7 +149,7 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
 		mail: o.Mail, catalogue: o.Catalogue}
 	if w.assets == nil {
 		a, err := static.New()
@@ -280,6 +285,7 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
+	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
 
 	// Administration and dashboards (admin.go).
 	w.adminRoutes(h)
