@@ -222,6 +222,9 @@ func TestAggregatesBackfillPostgres(t *testing.T) {
 	testAggregatesBackfill(t, func(t *testing.T) store.Config { return store.Config{URL: storetest.PostgresURL(t), NoMigrate: true} })
 }
 
+// statsVersionBefore is the last schema without the aggregates.
+const statsVersionBefore = 89
+
 // testAggregatesBackfill registers tickets on the schema before 0090 and
 // upgrades: the migration fills the aggregates from the tickets and their
 // history, and later changes keep them right.
@@ -232,7 +235,7 @@ func testAggregatesBackfill(t *testing.T, cfg func(t *testing.T) store.Config) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	before := 50
+	before := statsVersionBefore
 	if _, err := db.Migrate(ctx, &before); err != nil {
 		t.Fatal(err)
 	}
