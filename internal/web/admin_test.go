@@ -278,7 +278,6 @@ func TestAdminDashboardAndCSV(t *testing.T) {
 	}
 }
 
-
 func TestAdminServiceEditing(t *testing.T) {
 	h, wf := newWorkflowHarness(t)
 	ma, err := mail.NewAdmin(h.f.Desk, []byte("0123456789abcdef0123456789abcdef"))
