@@ -63,6 +63,7 @@ type Desk struct {
 	guard       TransitionGuard
 	afterCreate []func(context.Context, Ticket)
 	txHooks     TxHooks
+	fieldCheck  FieldChecker
 }
 
 // TxHooks run inside the transaction of a change, so that what they write
@@ -82,7 +83,7 @@ func (d *Desk) SetTxHooks(h TxHooks) { d.txHooks = h }
 // changes to notify.
 func (d *Desk) Bound(st Store, notify func(int64)) *Desk {
 	return &Desk{store: st, now: d.now, maxAtt: d.maxAtt, hasher: d.hasher, notify: notify,
-		guard: d.guard, txHooks: d.txHooks}
+		guard: d.guard, txHooks: d.txHooks, fieldCheck: d.fieldCheck}
 }
 
 func (d *Desk) statusHook(ctx context.Context, tx Tx, prev, next Ticket) error {
@@ -133,6 +134,9 @@ type NewTicket struct {
 	Priority    Priority
 	Requester   Contact
 	Attachments []NewAttachment
+	// Fields are values of the service's own fields, by code (see
+	// FieldValue and checkFields).
+	Fields map[string]string
 }
 
 // NewAttachment is a file to store with a message or ticket.
@@ -218,6 +222,7 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	var svc Service
 	var queue Queue
 	var known User // the requester, when already registered
+	var fields []FieldValue
 	err = d.store.View(ctx, func(tx Tx) error {
 		var err error
 		if org, err = d.orgFor(ctx, tx, a, in.OrgCode); err != nil {
@@ -228,6 +233,9 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 			if err != nil || !svc.Active {
 				return FieldError("service", "unknown service %q", in.Service)
 			}
+		}
+		if fields, err = d.checkFields(ctx, tx, svc, in); err != nil {
+			return err
 		}
 		switch {
 		case in.Queue != "":
@@ -286,6 +294,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
 				return err
 			}
+		}
+		if len(fields) > 0 {
+			if err := tx.SetTicketFields(ctx, t.ID, fields); err != nil {
+				return err
+			}
+			t.Fields = fields
 		}
 		// Display fields from what was read above, instead of reading
 		// the row back: this runs inside the single SQLite writer.
@@ -404,7 +418,10 @@ func (d *Desk) Ticket(ctx context.Context, a Actor, number string) (Ticket, erro
 	var t Ticket
 	err := d.store.View(ctx, func(tx Tx) error {
 		var err error
-		t, err = d.visibleTicket(ctx, tx, a, number)
+		if t, err = d.visibleTicket(ctx, tx, a, number); err != nil {
+			return err
+		}
+		t.Fields, err = tx.TicketFields(ctx, t.ID)
 		return err
 	})
 	return t, err

@@ -104,6 +104,11 @@ type Tx interface {
 
 	InsertLink(ctx context.Context, l Link) error
 	Links(ctx context.Context, ticketID int64) ([]Link, error)
+
+	// SetTicketFields stores the values of a ticket's service fields;
+	// TicketFields returns them (none: an empty list).
+	SetTicketFields(ctx context.Context, ticketID int64, fs []FieldValue) error
+	TicketFields(ctx context.Context, ticketID int64) ([]FieldValue, error)
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.

@@ -176,6 +176,9 @@ type Ticket struct {
 	QueueCode, QueueName     string
 	AssigneeEmail            string
 	AssigneeName             string
+	// Fields are the values of the service's own fields; filled by the
+	// desk's single-ticket reads (Ticket, Timeline), not by lists.
+	Fields []FieldValue
 }
 
 // Cause records the identified cause of a resolved problem (the seeds'

@@ -352,6 +352,9 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 		if err != nil {
 			return err
 		}
+		if t.Fields, err = tx.TicketFields(ctx, t.ID); err != nil {
+			return err
+		}
 		tl.Ticket = t
 		internal := CanSeeInternal(a)
 		if tl.Messages, err = tx.Messages(ctx, t.ID, internal); err != nil {

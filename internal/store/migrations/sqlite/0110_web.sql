@@ -1,0 +1,22 @@
+-- Web UI I (issue 6): the values of a ticket's service fields, and the
+-- agents' saved views of the ticket list.
+
+-- The values of a ticket's service fields (a JSON list of desk.FieldValue,
+-- with the labels they were entered under), written once at registration.
+CREATE TABLE ticket_fields (
+    ticket_id  INTEGER PRIMARY KEY REFERENCES tickets(id),
+    data       TEXT NOT NULL
+);
+
+-- Saved views: a named filter of the workspace list (its query string).
+-- owner_id NULL: shared with the whole organisation.
+CREATE TABLE saved_views (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id),
+    owner_id    INTEGER REFERENCES users(id),
+    name        TEXT NOT NULL,
+    query       TEXT NOT NULL,
+    created_by  INTEGER REFERENCES users(id),
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX saved_views_org ON saved_views(org_id, owner_id);
