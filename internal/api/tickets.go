@@ -52,6 +52,9 @@ type Ticket struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
 	Next         []string   `json:"allowed_transitions"`
+	// Fields are the values of the service's own fields (single-ticket
+	// reads and create only; not in lists).
+	Fields []desk.FieldValue `json:"fields,omitempty"`
 }
 
 func ticketJSON(t desk.Ticket) Ticket {
@@ -79,6 +82,7 @@ func ticketJSON(t desk.Ticket) Ticket {
 	for _, s := range desk.NextStatuses(t.Status) {
 		out.Next = append(out.Next, string(s))
 	}
+	out.Fields = t.Fields
 	return out
 }
 
@@ -117,6 +121,9 @@ type createTicketIn struct {
 	Organisation string         `json:"organisation"`
 	Requester    *Person        `json:"requester"`
 	Attachments  []AttachmentIn `json:"attachments"`
+	// Fields are values of the service's own fields by code; when sent,
+	// the service's required fields must be among them.
+	Fields map[string]string `json:"fields"`
 }
 
 func (a *API) createTicket(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
@@ -129,7 +136,8 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request, actor desk.Ac
 		return err
 	}
 	nt := desk.NewTicket{OrgCode: in.Organisation, Subject: in.Subject, Description: in.Description, Service: in.Service,
-		Queue: in.Queue, Channel: desk.Channel(in.Channel), Priority: desk.Priority(in.Priority), Attachments: atts}
+		Queue: in.Queue, Channel: desk.Channel(in.Channel), Priority: desk.Priority(in.Priority), Attachments: atts,
+		Fields: in.Fields}
 	if nt.Channel == "" {
 		nt.Channel = desk.ChannelAPI
 	}

@@ -49,7 +49,56 @@ func withWorkflow(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	e.tokens["approver"] = tok
+	e.fx.Desk.SetFieldChecker(wf.CheckFields)
 	e.srv.Config.Handler = api.New(api.Opts{Desk: e.fx.Desk, Workflow: wf, MaxBody: 2 << 20})
+}
+
+// TestServiceFieldsOverAPI: a firewall-rule request carries the service's
+// own fields; they are checked by the desk, returned with the ticket and
+// described by the OpenAPI document (every response here is validated).
+func TestServiceFieldsOverAPI(t *testing.T) {
+	e := newEnv(t)
+	withWorkflow(t, e)
+	body := map[string]any{"subject": "Apertura porta 443 verso il portale SUAP", "service": "sicurezza-informatica",
+		"fields": map[string]any{"tipo": "regola-firewall", "sorgente": "10.1.2.0/24", "destinazione": "suap.example.it",
+			"porta": "443", "protocollo": "tcp", "motivazione": "Accesso del fornitore al portale SUAP"}}
+	code, tk := e.do("requester", "POST", "/api/v1/tickets", body)
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, tk)
+	}
+	code, got := e.do("requester", "GET", "/api/v1/tickets/"+tk["number"].(string), nil)
+	if code != 200 {
+		t.Fatalf("get: %d %v", code, got)
+	}
+	fs, _ := got["fields"].([]any)
+	if len(fs) != 6 {
+		t.Fatalf("fields = %v", got["fields"])
+	}
+	first := fs[0].(map[string]any)
+	if first["code"] != "tipo" || first["value"] != "regola-firewall" || first["text"] != "Regola firewall (creazione, modifica o cancellazione)" {
+		t.Fatalf("first field = %v", first)
+	}
+	for name, tc := range map[string]struct {
+		fields map[string]any
+		says   string
+	}{
+		"missing justification": {map[string]any{"tipo": "regola-firewall"}, "Motivazione"},
+		"bad port":              {map[string]any{"tipo": "regola-firewall", "motivazione": "x", "porta": "https"}, "Porta"},
+		"unknown field":         {map[string]any{"tipo": "antivirus", "motivazione": "x", "colore": "blu"}, "colore"},
+	} {
+		code, out := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "x", "service": "sicurezza-informatica", "fields": tc.fields})
+		msg, _ := out["message"].(string)
+		if code != 400 || out["code"] != "invalid_request" || !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
+	}
+	// Without "fields" (a client that does not know the form) the request is
+	// accepted; the agent completes it.
+	if code, out := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "Regola firewall", "service": "sicurezza-informatica"}); code != 201 {
+		t.Fatalf("without fields: %d %v", code, out)
+	} else if _, has := out["fields"]; has {
+		t.Fatalf("fields on a ticket without values: %v", out)
+	}
 }
 
 // TestPrinterFailureScenario is scenario 7 over the API: evaluation,
