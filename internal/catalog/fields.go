@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -179,11 +180,16 @@ type FieldValue struct {
 	TextEN string `json:"text_en,omitempty"`
 }
 
-// FieldProblem is a value refused by CheckValues; Field is the field's code.
+// FieldProblem is a value refused by CheckValues; Field is the field's
+// code; Required is set when a required field was left empty.
 type FieldProblem struct {
-	Field string
-	Msg   string
+	Field    string
+	Msg      string
+	Required bool
 }
+
+// ErrRequired is wrapped by the desk errors of required fields left empty.
+var ErrRequired = errors.New("required field is empty")
 
 func (p FieldProblem) Error() string { return "fields." + p.Field + ": " + p.Msg }
 
@@ -214,7 +220,7 @@ func CheckValues(fields []FormField, values map[string]string, enforceRequired b
 		raw = strings.TrimSpace(raw)
 		if raw == "" {
 			if f.Required && enforceRequired {
-				return nil, &FieldProblem{Field: f.Code, Msg: fmt.Sprintf("%s is required", f.Label)}
+				return nil, &FieldProblem{Field: f.Code, Msg: fmt.Sprintf("%s is required", f.Label), Required: true}
 			}
 			continue
 		}

@@ -23,7 +23,11 @@ func (e *Engine) CheckFields(ctx context.Context, tx desk.Tx, svc desk.Service, 
 	}
 	vals, p := catalog.CheckValues(rec.Data.Fields, values, enforceRequired)
 	if p != nil {
-		return nil, &desk.Error{Code: desk.EInvalid, Field: "fields." + p.Field, Message: p.Msg}
+		e := &desk.Error{Code: desk.EInvalid, Field: "fields." + p.Field, Message: p.Msg}
+		if p.Required {
+			e.Err = catalog.ErrRequired
+		}
+		return nil, e
 	}
 	out := make([]desk.FieldValue, len(vals))
 	for i, v := range vals {
