@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -164,6 +165,8 @@ type ticketView struct {
 	MaxUpload string
 	Mine      bool
 	Phases    *phasesView
+	// MailURL links the HTML version of the e-mail that opened the ticket.
+	MailURL string
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -209,6 +212,21 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	v.Agents = w.agents(ctx, c.Actor)
+	{
+		if mv := w.mailVersions(ctx, t.ID); len(mv) > 0 {
+			link := func(id int64) string { return base + "/posta/" + strconv.FormatInt(id, 10) }
+			if id, ok := mv[0]; ok {
+				v.MailURL = link(id)
+			}
+			for i := range v.Timeline.Entries {
+				if e := &v.Timeline.Entries[i]; e.Message != nil {
+					if id, ok := mv[e.Message.ID]; ok {
+						e.MailURL = link(id)
+					}
+				}
+			}
+		}
+	}
 	w.render(rw, r, status, "ticket", v)
 	return nil
 }

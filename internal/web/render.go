@@ -31,8 +31,6 @@ var funcs = template.FuncMap{
 	// item pairs the page with the value a partial works on.
 	"item": func(p any, it any) partialArgs { return partialArgs{P: p, It: it} },
 	"add":  func(a, b int) int { return a + b },
-	// mailframe shows a message's HTML in a sandboxed frame (mailhtml.go).
-	"mailframe": MailFrame,
 }
 
 type partialArgs struct {

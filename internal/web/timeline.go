@@ -27,6 +27,8 @@ type entry struct {
 	Files   []desk.Attachment
 	// Text describes an event in the page's language.
 	Text string
+	// MailURL links the HTML version of a received e-mail (staff only).
+	MailURL string
 	seq  int64
 }
 

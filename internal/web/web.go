@@ -271,6 +271,8 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/unisci", staffOnly, w.ticketMerge)
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
+	h("GET /operatore/ticket/{number}/posta/{id}", staffOnly, w.mailPage)
+	h("GET /operatore/ticket/{number}/posta/{id}/html", staffOnly, w.mailFrame)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 
 	// Everything else under this handler is a page that does not exist.
