@@ -81,3 +81,68 @@ func TestServiceFields(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingApprovals checks, on both engines, the approvers' list: a
+// ticket whose current phase is a gate waits until it is approved; other
+// organisations' approvers do not see it; agents have no such list.
+func TestPendingApprovals(t *testing.T) {
+	for name, open := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := storetest.NewFixture(t, open(t))
+			wf := workflow.New(workflow.Opts{Desk: f.Desk})
+			f.Desk.SetHooks(wf.GuardTransition)
+			cat := &catalog.Catalogue{Organisation: catalog.OrgInfo{Code: "ente", Name: "Ente"}, Services: []catalog.Service{{
+				Code: "stampanti", Name: "Stampanti", Description: "D", Active: true, Queue: "sistemi-informativi",
+				Phases: []catalog.Phase{
+					{Code: "accettazione", Name: "Accettazione", Kind: catalog.PhaseApproval},
+					{Code: "intervento", Name: "Intervento", Kind: catalog.PhaseIntervention},
+				},
+			}}}
+			if _, err := wf.ImportCatalogue(ctx, f.Admin, "", cat); err != nil {
+				t.Fatal(err)
+			}
+			mk := func(email, org string) desk.Actor {
+				u, err := f.Desk.EnsureUser(ctx, desk.NewUser{Email: email, Name: email, Role: desk.RoleApprover, OrgCode: org})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return desk.ActorFor(u)
+			}
+			boss, otherBoss := mk("responsabile@example.it", ""), mk("responsabile@altro.example.it", "altro-ente")
+			waiting := f.Create(t, f.Requester, desk.NewTicket{Subject: "Stampante", Service: "stampanti"})
+			plain := f.Create(t, f.Requester, desk.NewTicket{Subject: "Senza servizio"})
+			_ = plain
+			if _, err := wf.StartPhases(ctx, desk.SystemActor, waiting.Number); err != nil {
+				t.Fatal(err)
+			}
+			list := func(a desk.Actor) []string {
+				t.Helper()
+				ts, err := wf.PendingApprovals(ctx, a, 50)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, k := range ts {
+					out = append(out, k.Number)
+				}
+				return out
+			}
+			if got := list(boss); len(got) != 1 || got[0] != waiting.Number {
+				t.Fatalf("approver's list = %v", got)
+			}
+			if got := list(otherBoss); len(got) != 0 {
+				t.Fatalf("another organisation's approver sees %v", got)
+			}
+			if _, err := wf.PendingApprovals(ctx, f.Agent, 50); desk.ErrorCode(err) != desk.EForbidden {
+				t.Fatalf("agent: %v", err)
+			}
+			if _, err := wf.Approve(ctx, boss, waiting.Number, "ok"); err != nil {
+				t.Fatal(err)
+			}
+			if got := list(boss); len(got) != 0 {
+				t.Fatalf("after approval: %v", got)
+			}
+		})
+	}
+}

@@ -73,3 +73,35 @@ func TestServiceFieldsThroughThePages(t *testing.T) {
 	}
 	mustContain(t, agent.get(res.Header.Get("Location")).Body, "<dt>Dispositivo</dt><dd class=\"sp-pre\">Fotocopiatore</dd>")
 }
+
+// TestApprovalsList: the IT manager's "waiting for my approval" list shows
+// a firewall request until it is approved; agents have no such list.
+func TestApprovalsList(t *testing.T) {
+	h, _ := newWorkflowHarness(t)
+	emp, boss, agent := h.client(), h.client(), h.client()
+	emp.login("mario.rossi@provincia.brindisi.it")
+	boss.login("luigi.settembrini@provincia.brindisi.it")
+	agent.login("antonio.pugliese@provincia.brindisi.it")
+	res := emp.postMultipart("/richieste/nuova", url.Values{"service": {"sicurezza-informatica"}, "subject": {"Regola firewall per il SUAP"},
+		"f.sicurezza-informatica.tipo": {"regola-firewall"}, "f.sicurezza-informatica.motivazione": {"Portale SUAP"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("new request: %d", res.StatusCode)
+	}
+	number := strings.TrimPrefix(res.Header.Get("Location"), "/richieste/")
+	list := boss.get("/operatore/approvazioni")
+	if list.StatusCode != http.StatusOK {
+		t.Fatalf("approvals: %d", list.StatusCode)
+	}
+	mustContain(t, list.Body, `href="/operatore/approvazioni" aria-current="page">Da approvare`, `href="/operatore/ticket/`+number+`#fasi"`,
+		"Regola firewall per il SUAP", "Assistenza tecnica per la gestione della sicurezza informatica")
+	if res := agent.get("/operatore/approvazioni"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("agent's approvals: %d", res.StatusCode)
+	}
+	mustNotContain(t, agent.get("/operatore").Body, `href="/operatore/approvazioni"`)
+	if res := boss.post("/operatore/ticket/"+number+"/fasi/approva", url.Values{"decision_reason": {"Va bene"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.StatusCode, res.Body)
+	}
+	list = boss.get("/operatore/approvazioni")
+	mustContain(t, list.Body, "Nessuna richiesta attende la tua approvazione.")
+	mustNotContain(t, list.Body, "/operatore/ticket/"+number+"#fasi")
+}

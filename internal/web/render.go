@@ -192,6 +192,12 @@ func (p *Page) Asset(name string) string { return p.assets.URL(name) }
 // Icon returns the URL of an icon of Bootstrap Italia's sprite.
 func (p *Page) Icon(id string) string { return p.assets.Icon(id) }
 
+// Approver reports whether the user decides on approval gates (approvers
+// and administrators), who have the "waiting for my approval" list.
+func (p *Page) Approver() bool {
+	return p.User != nil && (p.User.Role == desk.RoleApprover || p.User.Role == desk.RoleAdmin)
+}
+
 // AssetsMissing reports a clone where the vendored assets were not fetched.
 func (p *Page) AssetsMissing() bool { return p.missing }
 

@@ -258,6 +258,7 @@ func (w *Web) routes() {
 
 	// Agent workspace.
 	h("GET /operatore", staffOnly, w.workspace)
+	h("GET /operatore/approvazioni", staffOnly, w.approvals)
 	h("GET /operatore/chiamata", staffOnly, w.callForm)
 	h("POST /operatore/chiamata", staffOnly, w.call)
 	h("GET /operatore/persone", staffOnly, w.people)

@@ -30,6 +30,8 @@ type Workflow interface {
 	ReopenResolution(ctx context.Context, a desk.Actor, number, reason string) (workflow.Progress, error)
 	// ServiceFields returns the own fields of the actor's services by code.
 	ServiceFields(ctx context.Context, a desk.Actor) (map[string][]catalog.FormField, error)
+	// PendingApprovals lists the tickets waiting for an approver's decision.
+	PendingApprovals(ctx context.Context, a desk.Actor, limit int) ([]desk.Ticket, error)
 }
 
 var _ Workflow = (*workflow.Engine)(nil)

@@ -20,3 +20,7 @@ CREATE TABLE saved_views (
     created_at  BIGINT NOT NULL
 );
 CREATE INDEX saved_views_org ON saved_views(org_id, owner_id);
+
+-- The approval gates waiting for a decision, for the approvers' list: only
+-- active gates are in the index, however many tickets there are.
+CREATE INDEX ticket_phases_gates ON ticket_phases(started_at, ticket_id) WHERE state = 'active' AND requires_approval;
