@@ -29,7 +29,7 @@ type entry struct {
 	Text string
 	// MailURL links the HTML version of a received e-mail (staff only).
 	MailURL string
-	seq  int64
+	seq     int64
 }
 
 // IsMessage reports whether the entry is a message rather than an event.
