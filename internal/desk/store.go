@@ -109,6 +109,15 @@ type Tx interface {
 	// TicketFields returns them (none: an empty list).
 	SetTicketFields(ctx context.Context, ticketID int64, fs []FieldValue) error
 	TicketFields(ctx context.Context, ticketID int64) ([]FieldValue, error)
+
+	// ViewCounts returns maintained counts by organisation, queue, service,
+	// assignee and status for the organisations given (nil: all).
+	ViewCounts(ctx context.Context, orgIDs []int64) ([]ViewCount, error)
+	// Saved views of the workspace list (see SavedView).
+	InsertSavedView(ctx context.Context, v *SavedView) error
+	SavedViews(ctx context.Context, orgID, ownerID int64) ([]SavedView, error)
+	SavedViewByID(ctx context.Context, id int64) (SavedView, error)
+	DeleteSavedView(ctx context.Context, id int64) error
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.

@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -38,4 +39,56 @@ func (t *q) TicketFields(ctx context.Context, ticketID int64) ([]desk.FieldValue
 		return nil, fmt.Errorf("decode ticket fields: %w", err)
 	}
 	return out, nil
+}
+
+// ViewCounts returns the maintained counters by organisation, queue,
+// service, assignee and status (shards summed) for the organisations given
+// (nil: all).
+func (t *q) ViewCounts(ctx context.Context, orgIDs []int64) ([]desk.ViewCount, error) {
+	query := "SELECT org_id, queue_id, service_id, assignee_id, status, SUM(n) FROM ticket_view_counts"
+	if orgIDs != nil {
+		query += " WHERE org_id IN (" + idList(orgIDs) + ")"
+	}
+	query += " GROUP BY org_id, queue_id, service_id, assignee_id, status HAVING SUM(n) <> 0"
+	rows, err := t.query(ctx, query)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.ViewCount, error) {
+		var c desk.ViewCount
+		err := r.Scan(&c.OrgID, &c.QueueID, &c.ServiceID, &c.AssigneeID, &c.Status, &c.N)
+		return c, err
+	})
+}
+
+// ---- saved views of the workspace list (migration 0110_web)
+
+func (t *q) InsertSavedView(ctx context.Context, v *desk.SavedView) error {
+	id, err := t.insert(ctx, `INSERT INTO saved_views (org_id, owner_id, name, query, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		v.OrgID, nullID(v.OwnerID), v.Name, v.Query, nullID(v.CreatedBy), us(v.Created))
+	v.ID = id
+	return err
+}
+
+const savedViewCols = "id, org_id, COALESCE(owner_id, 0), name, query, COALESCE(created_by, 0), created_at"
+
+func scanSavedView(r interface{ Scan(...any) error }) (desk.SavedView, error) {
+	var v desk.SavedView
+	var c int64
+	err := r.Scan(&v.ID, &v.OrgID, &v.OwnerID, &v.Name, &v.Query, &v.CreatedBy, &c)
+	v.Created = fromUS(c)
+	return v, err
+}
+
+func (t *q) SavedViews(ctx context.Context, orgID, ownerID int64) ([]desk.SavedView, error) {
+	rows, err := t.query(ctx, "SELECT "+savedViewCols+` FROM saved_views
+		WHERE org_id = $1 AND (owner_id IS NULL OR owner_id = $2) ORDER BY owner_id IS NOT NULL, name, id`, orgID, ownerID)
+	return scanAll(rows, err, func(r *sql.Rows) (desk.SavedView, error) { return scanSavedView(r) })
+}
+
+func (t *q) SavedViewByID(ctx context.Context, id int64) (desk.SavedView, error) {
+	v, err := scanSavedView(t.row(ctx, "SELECT "+savedViewCols+" FROM saved_views WHERE id = $1", id))
+	return v, notFound(err, "view")
+}
+
+func (t *q) DeleteSavedView(ctx context.Context, id int64) error {
+	_, err := t.exec(ctx, "DELETE FROM saved_views WHERE id = $1", id)
+	return err
 }

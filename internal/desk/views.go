@@ -1,0 +1,186 @@
+package desk
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ViewCount is one maintained counter: how many tickets of an organisation
+// are in a queue, service, assignee (0: none) and status.
+type ViewCount struct {
+	OrgID, QueueID, ServiceID, AssigneeID int64
+	Status                                Status
+	N                                     int64
+}
+
+// ViewFilter is what a count can be taken over: the filters of the
+// workspace list except text search. Zero fields do not filter.
+type ViewFilter struct {
+	Statuses   []Status // empty: every status
+	QueueID    int64
+	ServiceID  int64
+	AssigneeID int64
+	Unassigned bool
+}
+
+// Counter answers counts from the maintained counters read once, so a page
+// with many views costs one query, whatever the number of tickets.
+type Counter struct{ rows []ViewCount }
+
+// Count returns how many tickets match f.
+func (c Counter) Count(f ViewFilter) int64 {
+	var n int64
+	for _, r := range c.rows {
+		switch {
+		case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, r.Status),
+			f.QueueID != 0 && r.QueueID != f.QueueID,
+			f.ServiceID != 0 && r.ServiceID != f.ServiceID,
+			f.AssigneeID != 0 && r.AssigneeID != f.AssigneeID,
+			f.Unassigned && r.AssigneeID != 0:
+			continue
+		}
+		n += r.N
+	}
+	return n
+}
+
+// OpenStatuses are the statuses of tickets that still need the desk.
+func OpenStatuses() []Status {
+	var out []Status
+	for _, s := range Statuses {
+		if s.Open() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ViewCounter reads the maintained counters of the actor's organisation
+// (every organisation for an installation administrator). Staff only.
+func (d *Desk) ViewCounter(ctx context.Context, a Actor) (Counter, error) {
+	if !a.IsStaff() {
+		return Counter{}, Errorf(EForbidden, "only staff can count tickets")
+	}
+	sc := TicketScope(a)
+	var c Counter
+	err := d.store.View(ctx, func(tx Tx) error {
+		var err error
+		c.rows, err = tx.ViewCounts(ctx, sc.OrgIDs)
+		return err
+	})
+	return c, err
+}
+
+// SavedView is a named filter of the agents' ticket list. OwnerID 0 makes
+// it shared with the whole organisation. Query is the list's query string,
+// opaque to the desk (the web UI checks its keys).
+type SavedView struct {
+	ID        int64
+	OrgID     int64
+	OwnerID   int64
+	Name      string
+	Query     string
+	CreatedBy int64
+	Created   time.Time
+}
+
+// Shared reports whether the view is the organisation's rather than one
+// person's.
+func (v SavedView) Shared() bool { return v.OwnerID == 0 }
+
+// Limits of saved views.
+const (
+	MaxViewName  = 80
+	MaxViewQuery = 1000
+	MaxViews     = 50 // personal views per person, shared views per organisation
+)
+
+// CanShareViews reports whether the actor may create and delete shared
+// views: approvers and administrators (the desk's team leads).
+func CanShareViews(a Actor) bool { return a.Role == RoleApprover || a.Role == RoleAdmin }
+
+// SavedViews returns the actor's personal views and their organisation's
+// shared views, shared first, then by name. Staff only.
+func (d *Desk) SavedViews(ctx context.Context, a Actor) ([]SavedView, error) {
+	if !a.IsStaff() || a.UserID == 0 {
+		return nil, Errorf(EForbidden, "only staff have saved views")
+	}
+	var out []SavedView
+	err := d.store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = tx.SavedViews(ctx, a.OrgID, a.UserID)
+		return err
+	})
+	return out, err
+}
+
+// SaveView stores a new view named name for query, personal or shared
+// (approvers and administrators only).
+func (d *Desk) SaveView(ctx context.Context, a Actor, name, query string, shared bool) (SavedView, error) {
+	if !a.IsStaff() || a.UserID == 0 {
+		return SavedView{}, Errorf(EForbidden, "only staff have saved views")
+	}
+	if shared && !CanShareViews(a) {
+		return SavedView{}, &Error{Code: EForbidden, Field: "shared", Message: "only approvers and administrators share views"}
+	}
+	name = cleanLine(name)
+	if name == "" {
+		return SavedView{}, FieldError("name", "name is required")
+	}
+	if utf8.RuneCountInString(name) > MaxViewName {
+		return SavedView{}, FieldError("name", "name is longer than %d characters", MaxViewName)
+	}
+	if len(query) > MaxViewQuery || strings.ContainsAny(query, "\r\n\t\x00 ") || !utf8.ValidString(query) {
+		return SavedView{}, FieldError("query", "invalid filter")
+	}
+	v := SavedView{OrgID: a.OrgID, Name: name, Query: query, CreatedBy: a.UserID, Created: d.Now()}
+	if !shared {
+		v.OwnerID = a.UserID
+	}
+	err := d.store.Update(ctx, func(tx Tx) error {
+		have, err := tx.SavedViews(ctx, a.OrgID, a.UserID)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, h := range have {
+			if h.Shared() == shared {
+				n++
+			}
+			if h.Shared() == shared && strings.EqualFold(h.Name, name) {
+				return &Error{Code: EConflict, Field: "name", Message: "a view with this name exists"}
+			}
+		}
+		if n >= MaxViews {
+			return FieldError("name", "at most %d views", MaxViews)
+		}
+		return tx.InsertSavedView(ctx, &v)
+	})
+	return v, err
+}
+
+// DeleteView removes a view: a personal one by its owner, a shared one by
+// an approver or administrator of its organisation. Others' views are not
+// found.
+func (d *Desk) DeleteView(ctx context.Context, a Actor, id int64) error {
+	if !a.IsStaff() || a.UserID == 0 {
+		return Errorf(EForbidden, "only staff have saved views")
+	}
+	return d.store.Update(ctx, func(tx Tx) error {
+		v, err := tx.SavedViewByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case v.OrgID != a.OrgID && !a.InstallationAdmin,
+			!v.Shared() && v.OwnerID != a.UserID:
+			return Errorf(ENotFound, "view not found")
+		case v.Shared() && !CanShareViews(a):
+			return Errorf(EForbidden, "only approvers and administrators delete shared views")
+		}
+		return tx.DeleteSavedView(ctx, id)
+	})
+}
