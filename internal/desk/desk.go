@@ -455,6 +455,9 @@ type ListQuery struct {
 	MaxLimit  int
 	OnlyOpen  bool
 	Requester string // e-mail
+	// Order sorts the list (OrderNewest when empty); a cursor belongs to
+	// the order it was made in.
+	Order Order
 }
 
 // Page is one page of tickets and the cursor for the next.
@@ -494,12 +497,16 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 	if q.Channel != "" && !q.Channel.Valid() {
 		return Page{}, FieldError("channel", "unknown channel %q", in.Channel)
 	}
+	if !in.Order.Valid() {
+		return Page{}, FieldError("order", "unknown order %q", in.Order)
+	}
+	q.Order = in.Order
+	startRank := 0
 	if in.Cursor != "" {
-		id, err := DecodeCursor(in.Cursor)
-		if err != nil {
-			return Page{}, FieldError("cursor", "invalid cursor")
+		var err error
+		if startRank, err = applyOrderCursor(in.Order, in.Cursor, &q); err != nil {
+			return Page{}, err
 		}
-		q.Before = id
 	}
 	var page Page
 	err := d.store.View(ctx, func(tx Tx) error {
@@ -557,13 +564,13 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 		}
 		lim := q.Limit
 		q.Limit = lim + 1
-		items, err := tx.Tickets(ctx, q)
+		items, err := ticketsInOrder(ctx, tx, q, startRank)
 		if err != nil {
 			return err
 		}
 		if len(items) > lim {
 			items = items[:lim]
-			page.Next = EncodeCursor(items[lim-1].ID)
+			page.Next = encodeOrderCursor(in.Order, items[lim-1])
 		}
 		page.Items = items
 		return nil

@@ -29,6 +29,15 @@ type TicketQuery struct {
 	Text        string // search expression (see package search)
 	Before      int64  // cursor: only tickets with id < Before
 	Limit       int
+	// Priority keeps only tickets of that priority.
+	Priority Priority
+	// Order is the sort order (OrderNewest when empty). OrderOldest pages
+	// with After (id > After); OrderUpdated with BeforeUpdated (Unix
+	// microseconds) and Before: tickets updated earlier, or at the same
+	// time with a smaller id.
+	Order         Order
+	After         int64
+	BeforeUpdated int64
 }
 
 // Tx is the set of operations available inside a transaction. Getters return

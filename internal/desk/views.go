@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -183,4 +184,116 @@ func (d *Desk) DeleteView(ctx context.Context, a Actor, id int64) error {
 		}
 		return tx.DeleteSavedView(ctx, id)
 	})
+}
+
+// Order is a sort order of ticket lists.
+type Order string
+
+// The orders. Newest is the default (and the API's contract).
+const (
+	OrderNewest   Order = "newest"
+	OrderOldest   Order = "oldest"
+	OrderUpdated  Order = "updated"  // last update first
+	OrderPriority Order = "priority" // urgent first, then newest
+)
+
+// Orders lists the sort orders.
+var Orders = []Order{OrderNewest, OrderOldest, OrderUpdated, OrderPriority}
+
+// Valid reports whether o is a sort order ("" is the default).
+func (o Order) Valid() bool { return o == "" || slices.Contains(Orders, o) }
+
+// byRank lists priorities from the most urgent.
+var byRank = []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow}
+
+// encodeOrderCursor returns the cursor after t in order o. Newest keeps
+// the original "t<id>" form, so the API's cursors are unchanged.
+func encodeOrderCursor(o Order, t Ticket) string {
+	id := strconv.FormatInt(t.ID, 36)
+	switch o {
+	case OrderOldest:
+		return "a" + id
+	case OrderUpdated:
+		return "u" + strconv.FormatInt(t.Updated.UnixMicro(), 36) + "." + id
+	case OrderPriority:
+		return "p" + strconv.Itoa(slices.Index(byRank, t.Priority)) + "." + id
+	}
+	return EncodeCursor(t.ID)
+}
+
+// applyOrderCursor sets the paging fields of q from a cursor of order o
+// and returns, for OrderPriority, the index in byRank to start from.
+func applyOrderCursor(o Order, s string, q *TicketQuery) (int, error) {
+	bad := FieldError("cursor", "invalid cursor")
+	parse36 := func(v string) (int64, bool) {
+		n, err := strconv.ParseInt(v, 36, 64)
+		return n, err == nil && n > 0
+	}
+	switch o {
+	case OrderOldest:
+		if len(s) < 2 || s[0] != 'a' {
+			return 0, bad
+		}
+		id, ok := parse36(s[1:])
+		if !ok {
+			return 0, bad
+		}
+		q.After = id
+	case OrderUpdated, OrderPriority:
+		prefix := byte('u')
+		if o == OrderPriority {
+			prefix = 'p'
+		}
+		k, idText, found := strings.Cut(s[min(1, len(s)):], ".")
+		if len(s) < 2 || s[0] != prefix || !found {
+			return 0, bad
+		}
+		id, ok := parse36(idText)
+		if !ok {
+			return 0, bad
+		}
+		q.Before = id
+		if o == OrderPriority {
+			r, err := strconv.Atoi(k)
+			if err != nil || r < 0 || r >= len(byRank) {
+				return 0, bad
+			}
+			return r, nil
+		}
+		u, ok := parse36(k)
+		if !ok {
+			return 0, bad
+		}
+		q.BeforeUpdated = u
+	default:
+		id, err := DecodeCursor(s)
+		if err != nil {
+			return 0, bad
+		}
+		q.Before = id
+	}
+	return 0, nil
+}
+
+// ticketsInOrder reads a page in q.Order; OrderPriority reads one range
+// per priority (each an index range) until the page is full.
+func ticketsInOrder(ctx context.Context, tx Tx, q TicketQuery, startRank int) ([]Ticket, error) {
+	if q.Order != OrderPriority {
+		return tx.Tickets(ctx, q)
+	}
+	var out []Ticket
+	want := q.Limit
+	for r := startRank; r < len(byRank) && len(out) < want; r++ {
+		pq := q
+		pq.Order, pq.Priority, pq.Limit = OrderNewest, byRank[r], want-len(out)
+		if r != startRank {
+			pq.Before = 0
+		}
+		items, err := tx.Tickets(ctx, pq)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	return out, nil
 }

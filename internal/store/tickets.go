@@ -337,8 +337,26 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if tq.Channel != "" {
 		where = append(where, "t.channel = "+arg(string(tq.Channel)))
 	}
-	if tq.Before != 0 {
-		where = append(where, idCol+" < "+arg(tq.Before))
+	if tq.Priority != "" {
+		where = append(where, "t.priority = "+arg(string(tq.Priority)))
+	}
+	order := idCol + " DESC"
+	switch tq.Order {
+	case desk.OrderOldest:
+		if tq.After != 0 {
+			where = append(where, idCol+" > "+arg(tq.After))
+		}
+		order = idCol
+	case desk.OrderUpdated:
+		if tq.Before != 0 {
+			u := arg(tq.BeforeUpdated)
+			where = append(where, "(t.updated_at < "+u+" OR (t.updated_at = "+u+" AND "+idCol+" < "+arg(tq.Before)+"))")
+		}
+		order = "t.updated_at DESC, " + idCol + " DESC"
+	default:
+		if tq.Before != 0 {
+			where = append(where, idCol+" < "+arg(tq.Before))
+		}
 	}
 	limit := tq.Limit
 	if limit <= 0 {
@@ -348,7 +366,7 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
+	query += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
 	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }

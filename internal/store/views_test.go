@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sort"
 	"sync"
 	"testing"
 
@@ -173,6 +176,84 @@ func TestSavedViews(t *testing.T) {
 			}
 			if _, err := f.Desk.SavedViews(ctx, f.Requester); desk.ErrorCode(err) != desk.EForbidden {
 				t.Fatalf("requester: %v", err)
+			}
+		})
+	}
+}
+
+// TestListOrders pages through the list in every order, two at a time, on
+// both engines, and compares with the order computed from all tickets.
+func TestListOrders(t *testing.T) {
+	for name, open := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := storetest.NewFixture(t, open(t))
+			prios := []desk.Priority{"low", "urgent", "normal", "high", "urgent", "normal", "low", "high", "normal"}
+			var all []desk.Ticket
+			for i, p := range prios {
+				all = append(all, f.Create(t, f.Agent, desk.NewTicket{Subject: fmt.Sprint("Richiesta ", i), Priority: p,
+					Requester: desk.Contact{Email: "utente@example.it"}}))
+			}
+			// Updates in another order than creation.
+			for _, i := range []int{4, 0, 7} {
+				hi := desk.PriorityHigh
+				if prios[i] == hi {
+					hi = desk.PriorityUrgent
+				}
+				k, err := f.Desk.Update(ctx, f.Agent, all[i].Number, desk.Changes{Priority: &hi})
+				if err != nil {
+					t.Fatal(err)
+				}
+				all[i] = k
+			}
+			rank := map[desk.Priority]int{"urgent": 0, "high": 1, "normal": 2, "low": 3}
+			for _, o := range desk.Orders {
+				want := slices.Clone(all)
+				sort.SliceStable(want, func(i, j int) bool {
+					a, b := want[i], want[j]
+					switch o {
+					case desk.OrderOldest:
+						return a.ID < b.ID
+					case desk.OrderUpdated:
+						if !a.Updated.Equal(b.Updated) {
+							return a.Updated.After(b.Updated)
+						}
+					case desk.OrderPriority:
+						if rank[a.Priority] != rank[b.Priority] {
+							return rank[a.Priority] < rank[b.Priority]
+						}
+					}
+					return a.ID > b.ID
+				})
+				var got []string
+				cursor := ""
+				for range 10 {
+					page, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: o, Limit: 2, Cursor: cursor})
+					if err != nil {
+						t.Fatalf("%s: %v", o, err)
+					}
+					for _, k := range page.Items {
+						got = append(got, k.Number)
+					}
+					if cursor = page.Next; cursor == "" {
+						break
+					}
+				}
+				var wantN []string
+				for _, k := range want {
+					wantN = append(wantN, k.Number)
+				}
+				if !slices.Equal(got, wantN) {
+					t.Errorf("%s:\n got %v\nwant %v", o, got, wantN)
+				}
+			}
+			if _, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: "size"}); desk.ErrorCode(err) != desk.EInvalid {
+				t.Errorf("unknown order: %v", err)
+			}
+			// A cursor of one order is refused by another.
+			page, _ := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: desk.OrderPriority, Limit: 2})
+			if _, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: desk.OrderUpdated, Cursor: page.Next}); desk.ErrorCode(err) != desk.EInvalid {
+				t.Errorf("cursor of another order: %v", err)
 			}
 		})
 	}

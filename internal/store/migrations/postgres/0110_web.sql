@@ -45,3 +45,6 @@ INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, statu
 
 -- The ticket list sorted by last update.
 CREATE INDEX tickets_updated ON tickets(updated_at, id);
+
+-- The ticket list sorted by priority: one range per priority, newest first.
+CREATE INDEX tickets_priority ON tickets(priority, id);
