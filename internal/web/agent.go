@@ -21,18 +21,19 @@ type listFilter struct {
 	Service  string
 	Assignee string // "", "me" or "none"
 	Text     string
+	Order    string // "" (newest) or a key of listOrders
 	Cursor   string
 }
 
 func filterFrom(q url.Values) listFilter {
 	return listFilter{Status: q.Get("stato"), Queue: q.Get("coda"), Service: q.Get("servizio"),
-		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursore")}
+		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Order: q.Get("ordine"), Cursor: q.Get("cursore")}
 }
 
 // Values encodes the filter (without the cursor) as a query string.
 func (f listFilter) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text} {
+	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text, "ordine": f.Order} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -53,13 +54,32 @@ type workspaceView struct {
 	FirstURL  string
 	Error     string
 	OpenTotal int64
-	View      string // the saved view in use, if any
+	View      string // the built-in view in use, if any
+	// Counts of the built-in views, from the maintained counters.
+	MineCount, UnassignedCount, AllCount int64
+	// Saved are the person's and the organisation's saved views.
+	Saved []savedViewItem
+	// Query is the current filter as a query string (for saving it).
+	Query     string
+	CanShare  bool
+	ViewForm  map[string]string
+	ViewError string
 }
 
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	return w.renderWorkspace(rw, r, c, http.StatusOK, nil, "")
+}
+
+// renderWorkspace shows the list of r's filter; viewForm and viewErr are
+// the save-view form's values and error, if it was refused.
+func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx, status int, viewForm map[string]string, viewErr string) error {
 	ctx := r.Context()
 	f := filterFrom(r.URL.Query())
-	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit}
+	if _, ok := listOrders[f.Order]; !ok {
+		f.Order = ""
+	}
+	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit,
+		Order: listOrders[f.Order]}
 	switch f.Status {
 	case "":
 		q.OnlyOpen = true
@@ -73,7 +93,7 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	}
 	p := w.newPage(r, c, "workspace")
 	p.Title = p.T("ws.title")
-	v := &workspaceView{Page: p, Filter: f}
+	v := &workspaceView{Page: p, Filter: f, ViewForm: viewForm, ViewError: viewErr}
 	var err error
 	if v.Queues, err = w.desk.Queues(ctx, c.Actor); err != nil {
 		return err
@@ -84,7 +104,6 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	if v.Services, err = w.desk.Services(ctx, c.Actor); err != nil {
 		return err
 	}
-	status := http.StatusOK
 	page, err := w.desk.ListTickets(ctx, c.Actor, q)
 	if err != nil {
 		_, msg, ok := formError(c.Lang, err)
@@ -111,8 +130,13 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		v.View = "mine"
 	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
 		v.View = "unassigned"
-	case !f.Active():
+	case f.Status == "tutti" && f.Queue == "" && f.Service == "" && f.Assignee == "" && f.Text == "":
+		v.View = "all"
+	case f.Status == "" && f.Queue == "" && f.Service == "" && f.Assignee == "" && f.Text == "":
 		v.View = "open"
+	}
+	if err := w.fillViews(ctx, r, c, v); err != nil {
+		return err
 	}
 	w.render(rw, r, status, "workspace", v)
 	return nil

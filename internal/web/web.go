@@ -259,6 +259,8 @@ func (w *Web) routes() {
 	// Agent workspace.
 	h("GET /operatore", staffOnly, w.workspace)
 	h("GET /operatore/approvazioni", staffOnly, w.approvals)
+	h("POST /operatore/viste", staffOnly, w.saveView)
+	h("POST /operatore/viste/{id}/elimina", staffOnly, w.deleteView)
 	h("GET /operatore/chiamata", staffOnly, w.callForm)
 	h("POST /operatore/chiamata", staffOnly, w.call)
 	h("GET /operatore/persone", staffOnly, w.people)
