@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -87,4 +90,40 @@ func TestSavedViewsAndOrders(t *testing.T) {
 	ws = agent.get("/operatore").Body
 	mustNotContain(t, ws, "Mie per priorità", "ricerca per parole: senza conteggio")
 	mustContain(t, ws, "Tutto l&#39;ente")
+}
+
+// TestPagesCompressed: pages are sent gzip-compressed to clients that take
+// it, and plain to the others.
+func TestPagesCompressed(t *testing.T) {
+	h := newHarness(t)
+	for _, enc := range []string{"gzip", ""} {
+		req, _ := http.NewRequest("GET", h.srv.URL+"/", nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		} else {
+			req.Header.Set("Accept-Encoding", "identity")
+		}
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if got := res.Header.Get("Content-Encoding"); got != enc {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q", enc, got)
+		}
+		if !strings.Contains(strings.Join(res.Header.Values("Vary"), ","), "Accept-Encoding") {
+			t.Errorf("no Vary: %v", res.Header)
+		}
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustContain(t, string(body), "<!doctype html>")
+	}
 }
