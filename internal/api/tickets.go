@@ -172,14 +172,14 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request, actor desk.Act
 	qs := r.URL.Query()
 	for k := range qs {
 		switch k {
-		case "q", "status", "queue", "service", "assignee", "channel", "organisation", "requester", "limit", "cursor", "open":
+		case "q", "status", "queue", "service", "assignee", "channel", "organisation", "requester", "limit", "cursor", "open", "order":
 		default:
 			return desk.FieldError(k, "unknown parameter %q", k)
 		}
 	}
 	in := desk.ListQuery{Text: qs.Get("q"), Queue: qs.Get("queue"), Service: qs.Get("service"), Assignee: qs.Get("assignee"),
 		Channel: desk.Channel(qs.Get("channel")), OrgCode: qs.Get("organisation"), Requester: qs.Get("requester"), Cursor: qs.Get("cursor"),
-		OnlyOpen: qs.Get("open") == "true"}
+		OnlyOpen: qs.Get("open") == "true", Order: desk.Order(qs.Get("order"))}
 	for _, s := range qs["status"] {
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {

@@ -92,6 +92,13 @@ func TestServiceFieldsOverAPI(t *testing.T) {
 			t.Errorf("%s: %d %v", name, code, out)
 		}
 	}
+	// The list sorted by priority; an unknown order is refused.
+	if code, out := e.do("agent", "GET", "/api/v1/tickets?order=priority&limit=5", nil); code != 200 || len(out["items"].([]any)) == 0 {
+		t.Fatalf("order=priority: %d %v", code, out)
+	}
+	if code, out := e.do("agent", "GET", "/api/v1/tickets?order=size", nil); code != 400 || out["code"] != "invalid_request" {
+		t.Fatalf("order=size: %d %v", code, out)
+	}
 	// Without "fields" (a client that does not know the form) the request is
 	// accepted; the agent completes it.
 	if code, out := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "Regola firewall", "service": "sicurezza-informatica"}); code != 201 {
