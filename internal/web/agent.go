@@ -126,6 +126,8 @@ func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx
 		}
 	}
 	switch {
+	case f.Order != "":
+		// A sorted list is not one of the built-in views.
 	case f.Assignee == "me" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
 		v.View = "mine"
 	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
