@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -113,6 +114,10 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 	writeCompressed(rw, r, status, buf.Bytes())
 }
 
+// gzipWriters keeps compressors between pages: a new one allocates
+// hundreds of kilobytes.
+var gzipWriters sync.Pool
+
 // pageGzipMin is the size from which a page is sent compressed.
 const pageGzipMin = 1024
 
@@ -129,13 +134,17 @@ func writeCompressed(rw http.ResponseWriter, r *http.Request, status int, body [
 		return
 	}
 	var zb bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
-	if err == nil {
-		_, err = zw.Write(body)
+	zw, _ := gzipWriters.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
+	} else {
+		zw.Reset(&zb)
 	}
+	_, err := zw.Write(body)
 	if err == nil {
 		err = zw.Close()
 	}
+	gzipWriters.Put(zw)
 	if err != nil {
 		rw.WriteHeader(status)
 		_, _ = rw.Write(body)
