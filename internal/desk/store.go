@@ -127,6 +127,10 @@ type Tx interface {
 	SavedViews(ctx context.Context, orgID, ownerID int64) ([]SavedView, error)
 	SavedViewByID(ctx context.Context, id int64) (SavedView, error)
 	DeleteSavedView(ctx context.Context, id int64) error
+
+	// Audit log (append-only).
+	InsertAudit(ctx context.Context, e *AuditEntry) error
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.
