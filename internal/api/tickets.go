@@ -483,3 +483,19 @@ func ServeAttachment(w http.ResponseWriter, at desk.Attachment, data []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
 }
+
+// setFields replaces the values of the ticket's service fields (staff).
+func (a *API) setFields(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	var in struct {
+		Fields map[string]string `json:"fields"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	t, err := a.desk.SetFields(r.Context(), actor, r.PathValue("number"), in.Fields)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ticketJSON(t))
+	return nil
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -101,10 +102,27 @@ func TestServiceFieldsOverAPI(t *testing.T) {
 	}
 	// Without "fields" (a client that does not know the form) the request is
 	// accepted; the agent completes it.
-	if code, out := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "Regola firewall", "service": "sicurezza-informatica"}); code != 201 {
-		t.Fatalf("without fields: %d %v", code, out)
-	} else if _, has := out["fields"]; has {
-		t.Fatalf("fields on a ticket without values: %v", out)
+	code, plain := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "Regola firewall", "service": "sicurezza-informatica"})
+	if code != 201 {
+		t.Fatalf("without fields: %d %v", code, plain)
+	} else if _, has := plain["fields"]; has {
+		t.Fatalf("fields on a ticket without values: %v", plain)
+	}
+	// Staff complete them, checked the same way; requesters may not.
+	path := "/api/v1/tickets/" + plain["number"].(string) + "/fields"
+	if code, out := e.do("agent", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus"}}); code != 400 {
+		t.Fatalf("incomplete fields: %d %v", code, out)
+	}
+	if code, _ := e.do("requester", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus", "motivazione": "x"}}); code != 403 && code != 404 {
+		t.Fatalf("requester sets fields: %d", code)
+	}
+	code, done := e.do("agent", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus", "motivazione": "Aggiornare le firme"}})
+	if fs, _ := done["fields"].([]any); code != 200 || len(fs) != 2 {
+		t.Fatalf("set fields: %d %v", code, done)
+	}
+	_, hist := e.do("agent", "GET", "/api/v1/tickets/"+plain["number"].(string)+"/history", nil)
+	if !strings.Contains(fmt.Sprint(hist), "Tipo di richiesta, Motivazione") {
+		t.Errorf("history: %v", hist)
 	}
 }
 

@@ -1,6 +1,10 @@
 package desk
 
-import "context"
+import (
+	"context"
+	"strings"
+	"time"
+)
 
 // FieldValue is a value of one of a service's own fields ("its form shows
 // what the service needs"), stored with the ticket together with the labels
@@ -70,4 +74,75 @@ func (d *Desk) checkFields(ctx context.Context, tx Tx, svc Service, in NewTicket
 		return nil, nil
 	}
 	return d.fieldCheck(ctx, tx, svc, in.Fields, in.Fields != nil)
+}
+
+// SetFields replaces the values of a ticket's service fields: staff
+// complete or correct what a request carried (an e-mail carries none).
+// values holds every field to keep, by code; they are checked like at
+// registration, required fields included. The history records which
+// fields changed (their labels), not their values (those stay where they can be
+// redacted).
+func (d *Desk) SetFields(ctx context.Context, a Actor, number string, values map[string]string) (Ticket, error) {
+	if values == nil {
+		values = map[string]string{}
+	}
+	var fields []FieldValue
+	t, err := d.mutateTx(ctx, a, number, func(tx Tx, t *Ticket, prev Ticket, now time.Time) ([]Event, error) {
+		if !CanWorkTicket(a, &prev) {
+			return nil, Errorf(EForbidden, "only staff can change a ticket")
+		}
+		if prev.ServiceID == 0 {
+			return nil, FieldError("fields", "the ticket has no service")
+		}
+		svc, err := tx.ServiceByID(ctx, prev.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		if d.fieldCheck == nil {
+			return nil, FieldError("fields", "service %s has no fields", svc.Code)
+		}
+		if fields, err = d.fieldCheck(ctx, tx, svc, values, true); err != nil {
+			return nil, err
+		}
+		old, err := tx.TicketFields(ctx, prev.ID)
+		if err != nil {
+			return nil, err
+		}
+		changed := changedFields(old, fields)
+		if len(changed) == 0 {
+			return nil, nil
+		}
+		if err := tx.SetTicketFields(ctx, prev.ID, fields); err != nil {
+			return nil, err
+		}
+		return []Event{{Field: "fields", New: strings.Join(changed, ", ")}}, nil
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	t.Fields = fields
+	return t, nil
+}
+
+// changedFields lists the labels of the fields whose value differs, in
+// the new order, then those removed.
+func changedFields(old, next []FieldValue) []string {
+	was := map[string]string{}
+	for _, f := range old {
+		was[f.Code] = f.Value
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range next {
+		seen[f.Code] = true
+		if v, ok := was[f.Code]; !ok || v != f.Value {
+			out = append(out, f.Label)
+		}
+	}
+	for _, f := range old {
+		if !seen[f.Code] {
+			out = append(out, f.Label)
+		}
+	}
+	return out
 }

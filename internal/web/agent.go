@@ -193,6 +193,8 @@ type ticketView struct {
 	Phases    *phasesView
 	// MailURL links the HTML version of the e-mail that opened the ticket.
 	MailURL string
+	// FieldsForm edits the service's own fields, when it has some.
+	FieldsForm *serviceFieldsView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -238,6 +240,24 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	v.Agents = w.agents(ctx, c.Actor)
+	if t.ServiceCode != "" {
+		defs, err := w.serviceFields(ctx, c.Actor)
+		if err != nil {
+			return err
+		}
+		if d := defs[t.ServiceCode]; len(d) > 0 {
+			vals := v.Form
+			if _, posted := v.Form["fields_posted"]; !posted {
+				vals = map[string]string{}
+				for _, f := range t.Fields {
+					vals[fieldName(t.ServiceCode, f.Code)] = f.Value
+				}
+			}
+			svc := desk.Service{Code: t.ServiceCode, Name: t.ServiceName}
+			fs := buildFields(c.Lang, svc, d, vals, v.Errors)
+			v.FieldsForm = &fs
+		}
+	}
 	{
 		if mv := w.mailVersions(ctx, t.ID); len(mv) > 0 {
 			link := func(id int64) string { return base + "/posta/" + strconv.FormatInt(id, 10) }
@@ -357,6 +377,44 @@ func (w *Web) ticketFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		_, err := w.desk.Update(r.Context(), c.Actor, number, ch)
 		return "ticket.updated", err
 	})
+}
+
+// ticketSetFields completes or corrects the service's own fields.
+func (w *Web) ticketSetFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if err := parseForm(rw, r); err != nil {
+		return desk.Errorf(desk.EInvalid, "bad form")
+	}
+	number := r.PathValue("number")
+	t, err := w.desk.Ticket(r.Context(), c.Actor, number)
+	if err != nil {
+		return err
+	}
+	defs, err := w.serviceFields(r.Context(), c.Actor)
+	if err != nil {
+		return err
+	}
+	form := map[string]string{"fields_posted": "1"}
+	values := postedFields(r.PostForm, t.ServiceCode, defs[t.ServiceCode], form)
+	if _, err := w.desk.SetFields(r.Context(), c.Actor, number, values); err != nil {
+		field, msg, ok := formError(c.Lang, err)
+		if !ok {
+			return err
+		}
+		id := fieldErrorID(t.ServiceCode, field)
+		if id == "" {
+			id = "dati"
+		} else {
+			msg = fieldErrorMsg(c.Lang, err, defs[t.ServiceCode], field)
+		}
+		st := http.StatusUnprocessableEntity
+		if code := desk.ErrorCode(err); code == desk.EConflict || code == desk.EForbidden {
+			st = httpstatus.Of(code)
+		}
+		return w.renderTicket(rw, r, c, st, form, map[string]string{id: msg})
+	}
+	w.flash(r, c, "ticket.fields_saved", number)
+	redirect(rw, r, "/operatore/ticket/"+number)
+	return nil
 }
 
 func (w *Web) ticketAssign(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {

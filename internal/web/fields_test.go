@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sportello/sportello/internal/desk"
 )
 
 // TestServiceFieldsThroughThePages: the portal's form for a firewall rule
@@ -72,6 +74,28 @@ func TestServiceFieldsThroughThePages(t *testing.T) {
 		t.Fatalf("call: %d %s", res.StatusCode, res.Body)
 	}
 	mustContain(t, agent.get(res.Header.Get("Location")).Body, "<dt>Dispositivo</dt><dd class=\"sp-pre\">Fotocopiatore</dd>")
+
+	// A request that came by e-mail has no values: the agent completes
+	// them on the ticket page; the desk checks them the same way.
+	plain := h.create(h.actor("antonio.pugliese@provincia.brindisi.it"), desk.NewTicket{Subject: "Stampante", Service: "dispositivi-hardware-sito-web",
+		Channel: desk.ChannelEmail, Requester: desk.Contact{Email: "mario.rossi@provincia.brindisi.it"}})
+	page := "/operatore/ticket/" + plain.Number
+	mustContain(t, agent.get(page).Body, `action="`+page+`/dati"`, `name="f.dispositivi-hardware-sito-web.dispositivo" required`)
+	res = agent.post(page+"/dati", url.Values{"f.dispositivi-hardware-sito-web.ubicazione": {"Piano terra"}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("incomplete: %d", res.StatusCode)
+	}
+	mustContain(t, res.Body, `<details class="mt-2 mb-3" id="dati" open>`, `id="f-dispositivi-hardware-sito-web-dispositivo-error">Questo campo è obbligatorio.`, `value="Piano terra"`)
+	res = agent.post(page+"/dati", url.Values{"f.dispositivi-hardware-sito-web.dispositivo": {"stampante-locale"}, "f.dispositivi-hardware-sito-web.ubicazione": {"Piano terra"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("complete: %d %s", res.StatusCode, res.Body)
+	}
+	body := agent.get(page).Body
+	mustContain(t, body, "<dt>Dispositivo</dt><dd class=\"sp-pre\">Stampante locale</dd>", "Dati della richiesta aggiornati: Dispositivo, Ubicazione",
+		`<option value="stampante-locale" selected>`)
+	if res := emp.post(page+"/dati", url.Values{"f.dispositivi-hardware-sito-web.dispositivo": {"fotocopiatore"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("requester completing fields: %d", res.StatusCode)
+	}
 }
 
 // TestApprovalsList: the IT manager's "waiting for my approval" list shows

@@ -119,6 +119,8 @@ func eventText(p *Page, ph *phasesView, e desk.Event) string {
 		return p.T("event.merged_into", e.New)
 	case "merged_from":
 		return p.T("event.merged_from", e.New)
+	case "fields":
+		return p.T("event.fields", e.New)
 	}
 	return p.T("event.other", e.Field, val(e.Old), val(e.New))
 }

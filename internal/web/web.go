@@ -268,6 +268,7 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/messaggi", staffOnly, w.ticketMessage)
 	h("POST /operatore/ticket/{number}/stato", staffOnly, w.ticketStatus)
 	h("POST /operatore/ticket/{number}/campi", staffOnly, w.ticketFields)
+	h("POST /operatore/ticket/{number}/dati", staffOnly, w.ticketSetFields)
 	h("POST /operatore/ticket/{number}/assegna", staffOnly, w.ticketAssign)
 	h("POST /operatore/ticket/{number}/escala", staffOnly, w.ticketEscalate)
 	h("POST /operatore/ticket/{number}/collega", staffOnly, w.ticketLink)
