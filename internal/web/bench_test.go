@@ -3,14 +3,14 @@ package web
 import (
 	"compress/gzip"
 	"context"
-	"maps"
-	"slices"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
