@@ -119,9 +119,10 @@ type Tx interface {
 	SetTicketFields(ctx context.Context, ticketID int64, fs []FieldValue) error
 	TicketFields(ctx context.Context, ticketID int64) ([]FieldValue, error)
 
-	// ViewCounts returns maintained counts by organisation, queue, service,
-	// assignee and status for the organisations given (nil: all).
-	ViewCounts(ctx context.Context, orgIDs []int64) ([]ViewCount, error)
+	// CountView sums the maintained counters by organisation, queue,
+	// service, assignee and status that match f, for the organisations
+	// given (nil: all).
+	CountView(ctx context.Context, orgIDs []int64, f ViewFilter) (int64, error)
 	// Saved views of the workspace list (see SavedView).
 	InsertSavedView(ctx context.Context, v *SavedView) error
 	SavedViews(ctx context.Context, orgID, ownerID int64) ([]SavedView, error)

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
 )
@@ -41,21 +42,45 @@ func (t *q) TicketFields(ctx context.Context, ticketID int64) ([]desk.FieldValue
 	return out, nil
 }
 
-// ViewCounts returns the maintained counters by organisation, queue,
-// service, assignee and status (shards summed) for the organisations given
-// (nil: all).
-func (t *q) ViewCounts(ctx context.Context, orgIDs []int64) ([]desk.ViewCount, error) {
-	query := "SELECT org_id, queue_id, service_id, assignee_id, status, SUM(n) FROM ticket_view_counts"
-	if orgIDs != nil {
-		query += " WHERE org_id IN (" + idList(orgIDs) + ")"
+// CountView sums the view counters matching f (shards included). The
+// primary key and the indexes of 0110_web make each filter of the
+// workspace a range of at most a few thousand counter rows.
+func (t *q) CountView(ctx context.Context, orgIDs []int64, f desk.ViewFilter) (int64, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
 	}
-	query += " GROUP BY org_id, queue_id, service_id, assignee_id, status HAVING SUM(n) <> 0"
-	rows, err := t.query(ctx, query)
-	return scanAll(rows, err, func(r *sql.Rows) (desk.ViewCount, error) {
-		var c desk.ViewCount
-		err := r.Scan(&c.OrgID, &c.QueueID, &c.ServiceID, &c.AssigneeID, &c.Status, &c.N)
-		return c, err
-	})
+	if orgIDs != nil {
+		where = append(where, "org_id IN ("+idList(orgIDs)+")")
+	}
+	if len(f.Statuses) > 0 {
+		ph := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			ph[i] = arg(string(s))
+		}
+		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
+	}
+	if f.QueueID != 0 {
+		where = append(where, "queue_id = "+arg(f.QueueID))
+	}
+	if f.ServiceID != 0 {
+		where = append(where, "service_id = "+arg(f.ServiceID))
+	}
+	switch {
+	case f.AssigneeID != 0:
+		where = append(where, "assignee_id = "+arg(f.AssigneeID))
+	case f.Unassigned:
+		where = append(where, "assignee_id = 0")
+	}
+	query := "SELECT COALESCE(SUM(n), 0) FROM ticket_view_counts"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	var n int64
+	err := t.row(ctx, query, args...).Scan(&n)
+	return n, err
 }
 
 // ---- saved views of the workspace list (migration 0110_web)

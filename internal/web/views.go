@@ -13,8 +13,8 @@ import (
 // Saved views of the workspace list and their counts. A view is a named
 // filter (its query string); personal views belong to one agent, shared
 // ones to the organisation (approvers and administrators make them). Every
-// count comes from the maintained counters (desk.ViewCounter): one query
-// per page, whatever the number of tickets. A view that searches text has
+// count comes from the maintained counters (desk.CountViews): one indexed
+// sum per view, whatever the number of tickets. A view that searches text has
 // no count (the counters know nothing of words).
 
 // listOrders maps the list's "ordine" values to the desk's orders.
@@ -89,29 +89,20 @@ func viewFilter(f listFilter, actor desk.Actor, queues map[string]int64, service
 	return vf, true
 }
 
-// fillViews adds the saved views and every count to the workspace.
+// fillViews adds the saved views and every count to the workspace: the
+// built-in views and the saved ones are counted together, one indexed sum
+// of counter rows each; "all" is the sum of the queue counters already read.
 func (w *Web) fillViews(ctx context.Context, r *http.Request, c *reqCtx, v *workspaceView) error {
-	counter, err := w.desk.ViewCounter(ctx, c.Actor)
-	if err != nil {
-		return err
-	}
 	queues, services := map[string]int64{}, map[string]int64{}
 	for _, q := range v.Queues {
 		queues[q.Code] = q.ID
+		for _, n := range q.ByStatus {
+			v.AllCount += n
+		}
 	}
 	for _, s := range v.Services {
 		services[s.Code] = s.ID
 	}
-	count := func(f listFilter) (int64, bool) {
-		vf, ok := viewFilter(f, c.Actor, queues, services)
-		if !ok {
-			return 0, false
-		}
-		return counter.Count(vf), true
-	}
-	v.MineCount, _ = count(listFilter{Assignee: "me"})
-	v.UnassignedCount, _ = count(listFilter{Assignee: "none"})
-	v.AllCount, _ = count(listFilter{Status: "tutti"})
 	saved, err := w.desk.SavedViews(ctx, c.Actor)
 	if err != nil {
 		return err
@@ -119,6 +110,13 @@ func (w *Web) fillViews(ctx context.Context, r *http.Request, c *reqCtx, v *work
 	cur := v.Filter
 	cur.Cursor = ""
 	v.Query = cur.values().Encode()
+	// What to count: mine, unassigned, then each countable saved view.
+	filters := []desk.ViewFilter{}
+	for _, f := range []listFilter{{Assignee: "me"}, {Assignee: "none"}} {
+		vf, _ := viewFilter(f, c.Actor, queues, services)
+		filters = append(filters, vf)
+	}
+	slot := map[int]int{} // saved view → index in filters
 	for _, sv := range saved {
 		q, err := url.ParseQuery(sv.Query)
 		if err != nil {
@@ -129,8 +127,19 @@ func (w *Web) fillViews(ctx context.Context, r *http.Request, c *reqCtx, v *work
 		if f.values().Encode() == "" {
 			it.URL = "/operatore"
 		}
-		it.Count, it.Counted = count(f)
+		if vf, ok := viewFilter(f, c.Actor, queues, services); ok {
+			slot[len(v.Saved)] = len(filters)
+			filters = append(filters, vf)
+		}
 		v.Saved = append(v.Saved, it)
+	}
+	counts, err := w.desk.CountViews(ctx, c.Actor, filters)
+	if err != nil {
+		return err
+	}
+	v.MineCount, v.UnassignedCount = counts[0], counts[1]
+	for i, j := range slot {
+		v.Saved[i].Count, v.Saved[i].Counted = counts[j], true
 	}
 	v.CanShare = desk.CanShareViews(c.Actor)
 	if v.ViewForm == nil {

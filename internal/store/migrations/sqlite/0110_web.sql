@@ -39,6 +39,8 @@ CREATE TABLE ticket_view_counts (
     n            BIGINT NOT NULL,
     PRIMARY KEY (org_id, queue_id, service_id, assignee_id, status, shard)
 );
+CREATE INDEX ticket_view_counts_assignee ON ticket_view_counts(org_id, assignee_id, status);
+CREATE INDEX ticket_view_counts_service ON ticket_view_counts(org_id, service_id, status);
 INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n)
     SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, 0, COUNT(*)
     FROM tickets GROUP BY org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status;
