@@ -45,7 +45,9 @@ INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, statu
     SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, 0, COUNT(*)
     FROM tickets GROUP BY org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status;
 
--- The ticket list sorted by last update.
+-- The ticket list sorted by last update: within an organisation (the
+-- agents' scope), and across them (installation administrators).
+CREATE INDEX tickets_org_updated ON tickets(org_id, updated_at, id);
 CREATE INDEX tickets_updated ON tickets(updated_at, id);
 
 -- The ticket list sorted by priority: one range per priority, newest first.
