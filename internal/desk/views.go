@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -267,11 +268,35 @@ func ticketsInOrder(ctx context.Context, tx Tx, q TicketQuery, startRank int) ([
 		if r != startRank {
 			pq.Before = 0
 		}
-		items, err := tx.Tickets(ctx, pq)
+		items, err := byStatus(ctx, tx, pq)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, items...)
 	}
 	return out, nil
+}
+
+// byStatus reads q (newest first) as one range per status when it lists
+// several, merged by id: each is then a range of the index on (priority,
+// status, id), however few of a priority's tickets are in those statuses.
+func byStatus(ctx context.Context, tx Tx, q TicketQuery) ([]Ticket, error) {
+	if len(q.Statuses) < 2 {
+		return tx.Tickets(ctx, q)
+	}
+	var all []Ticket
+	for _, s := range q.Statuses {
+		sq := q
+		sq.Statuses = []Status{s}
+		items, err := tx.Tickets(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+	}
+	slices.SortFunc(all, func(a, b Ticket) int { return cmp.Compare(b.ID, a.ID) })
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+	}
+	return all, nil
 }

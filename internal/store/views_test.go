@@ -205,45 +205,55 @@ func TestListOrders(t *testing.T) {
 				}
 				all[i] = k
 			}
+			// Several statuses, for the open-only lists.
+			for i, to := range map[int]desk.Status{2: desk.StatusOpen, 3: desk.StatusOpen, 5: desk.StatusCancelled, 1: desk.StatusWaitingRequester} {
+				k, err := f.Desk.Transition(ctx, f.Agent, all[i].Number, desk.TransitionInput{To: to, Reason: "prova"})
+				if err != nil {
+					t.Fatalf("%s → %s: %v", all[i].Number, to, err)
+				}
+				all[i] = k
+			}
 			rank := map[desk.Priority]int{"urgent": 0, "high": 1, "normal": 2, "low": 3}
-			for _, o := range desk.Orders {
-				want := slices.Clone(all)
-				sort.SliceStable(want, func(i, j int) bool {
-					a, b := want[i], want[j]
-					switch o {
-					case desk.OrderOldest:
-						return a.ID < b.ID
-					case desk.OrderUpdated:
-						if !a.Updated.Equal(b.Updated) {
-							return a.Updated.After(b.Updated)
+			for _, onlyOpen := range []bool{false, true} {
+				for _, o := range desk.Orders {
+					want := slices.DeleteFunc(slices.Clone(all), func(k desk.Ticket) bool { return onlyOpen && !k.Status.Open() })
+					sort.SliceStable(want, func(i, j int) bool {
+						a, b := want[i], want[j]
+						switch o {
+						case desk.OrderOldest:
+							return a.ID < b.ID
+						case desk.OrderUpdated:
+							if !a.Updated.Equal(b.Updated) {
+								return a.Updated.After(b.Updated)
+							}
+						case desk.OrderPriority:
+							if rank[a.Priority] != rank[b.Priority] {
+								return rank[a.Priority] < rank[b.Priority]
+							}
 						}
-					case desk.OrderPriority:
-						if rank[a.Priority] != rank[b.Priority] {
-							return rank[a.Priority] < rank[b.Priority]
+						return a.ID > b.ID
+					})
+					var got []string
+					cursor := ""
+					for range 10 {
+						page, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: o, Limit: 2, Cursor: cursor, OnlyOpen: onlyOpen})
+						if err != nil {
+							t.Fatalf("%s: %v", o, err)
+						}
+						for _, k := range page.Items {
+							got = append(got, k.Number)
+						}
+						if cursor = page.Next; cursor == "" {
+							break
 						}
 					}
-					return a.ID > b.ID
-				})
-				var got []string
-				cursor := ""
-				for range 10 {
-					page, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: o, Limit: 2, Cursor: cursor})
-					if err != nil {
-						t.Fatalf("%s: %v", o, err)
+					var wantN []string
+					for _, k := range want {
+						wantN = append(wantN, k.Number)
 					}
-					for _, k := range page.Items {
-						got = append(got, k.Number)
+					if !slices.Equal(got, wantN) {
+						t.Errorf("%s (open only %v):\n got %v\nwant %v", o, onlyOpen, got, wantN)
 					}
-					if cursor = page.Next; cursor == "" {
-						break
-					}
-				}
-				var wantN []string
-				for _, k := range want {
-					wantN = append(wantN, k.Number)
-				}
-				if !slices.Equal(got, wantN) {
-					t.Errorf("%s:\n got %v\nwant %v", o, got, wantN)
 				}
 			}
 			if _, err := f.Desk.ListTickets(ctx, f.Agent, desk.ListQuery{Order: "size"}); desk.ErrorCode(err) != desk.EInvalid {

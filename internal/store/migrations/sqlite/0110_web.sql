@@ -50,5 +50,7 @@ INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, statu
 CREATE INDEX tickets_org_updated ON tickets(org_id, updated_at, id);
 CREATE INDEX tickets_updated ON tickets(updated_at, id);
 
--- The ticket list sorted by priority: one range per priority, newest first.
+-- The ticket list sorted by priority: one range per priority, newest first
+-- (and per status when the list filters several, such as the open ones).
 CREATE INDEX tickets_priority ON tickets(priority, id);
+CREATE INDEX tickets_priority_status ON tickets(priority, status, id);
