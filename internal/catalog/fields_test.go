@@ -122,3 +122,40 @@ func TestCheckValues(t *testing.T) {
 		t.Fatalf("bad value, not enforced: %v", p)
 	}
 }
+
+// FuzzCheckValues: any input for any field type is refused cleanly or
+// accepted in a canonical form that is accepted again unchanged.
+func FuzzCheckValues(f *testing.F) {
+	for _, s := range []string{"443", "1,5", "31/12/2026", "2026-02-30", "a@b.it", "Mario <m@ente.it>", "regola-firewall", " \n ", "\x00", "\xff\xfe"} {
+		f.Add(s)
+	}
+	fields := []FormField{
+		{Code: "t", Label: "T", Type: FieldText},
+		{Code: "a", Label: "A", Type: FieldTextarea},
+		{Code: "s", Label: "S", Type: FieldSelect, Options: []FieldOption{{Value: "regola-firewall"}, {Value: "altro"}}},
+		{Code: "d", Label: "D", Type: FieldDate},
+		{Code: "e", Label: "E", Type: FieldEmail},
+		{Code: "n", Label: "N", Type: FieldNumber},
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, fd := range fields {
+			got, p := CheckValues([]FormField{fd}, map[string]string{fd.Code: in}, false)
+			if p != nil {
+				if p.Field != fd.Code {
+					t.Fatalf("%s: problem on %q", fd.Type, p.Field)
+				}
+				continue
+			}
+			if len(got) > 1 {
+				t.Fatalf("%s: %d values", fd.Type, len(got))
+			}
+			if len(got) == 0 {
+				continue
+			}
+			again, p := CheckValues([]FormField{fd}, map[string]string{fd.Code: got[0].Value}, true)
+			if p != nil || len(again) != 1 || again[0].Value != got[0].Value {
+				t.Fatalf("%s: canonical %q not stable: %v %v", fd.Type, got[0].Value, again, p)
+			}
+		}
+	})
+}
