@@ -421,7 +421,10 @@ func (d *Desk) Ticket(ctx context.Context, a Actor, number string) (Ticket, erro
 		if t, err = d.visibleTicket(ctx, tx, a, number); err != nil {
 			return err
 		}
-		t.Fields, err = tx.TicketFields(ctx, t.ID)
+		if t.Fields, err = tx.TicketFields(ctx, t.ID); err != nil {
+			return err
+		}
+		t.Protocol, err = tx.TicketProtocol(ctx, t.ID)
 		return err
 	})
 	return t, err

@@ -179,6 +179,10 @@ type Ticket struct {
 	// Fields are the values of the service's own fields; filled by the
 	// desk's single-ticket reads (Ticket, Timeline), not by lists.
 	Fields []FieldValue
+	// Protocol is the number the ticket was registered under in the
+	// organisation's protocol register; filled by Desk.Ticket, Timeline
+	// and Update (not in lists).
+	Protocol string
 }
 
 // Cause records the identified cause of a resolved problem (the seeds'

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
+	"github.com/sportello/sportello/internal/mail/mailbox"
 )
 
 // listLimit is the number of tickets per page of the workspace list.
@@ -64,6 +65,9 @@ type workspaceView struct {
 	CanShare  bool
 	ViewForm  map[string]string
 	ViewError string
+	// PECAlerts are recent PEC delivery alerts of tickets assigned to the
+	// agent or to no one (pec.go).
+	PECAlerts []mailbox.PECAlert
 }
 
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -140,6 +144,7 @@ func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx
 	if err := w.fillViews(ctx, r, c, v); err != nil {
 		return err
 	}
+	v.PECAlerts = w.recentPECAlerts(ctx, c.Actor)
 	w.render(rw, r, status, "workspace", v)
 	return nil
 }
@@ -195,6 +200,7 @@ type ticketView struct {
 	MailURL string
 	// FieldsForm edits the service's own fields, when it has some.
 	FieldsForm *serviceFieldsView
+	PEC       *pecView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -273,6 +279,7 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 			}
 		}
 	}
+	v.PEC = w.ticketPEC(ctx, c.Actor, t.Number)
 	w.render(rw, r, status, "ticket", v)
 	return nil
 }
@@ -373,7 +380,13 @@ func (w *Web) ticketFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		s := f.Get("service")
 		ch.Service = &s
 	}
-	return w.ticketAction(rw, r, c, "fields", nil, func(number string) (string, error) {
+	field := "fields"
+	if f.Has("protocol") {
+		s := f.Get("protocol")
+		ch.Protocol = &s
+		field = "protocol" // its own form (pec.html)
+	}
+	return w.ticketAction(rw, r, c, field, nil, func(number string) (string, error) {
 		_, err := w.desk.Update(r.Context(), c.Actor, number, ch)
 		return "ticket.updated", err
 	})
