@@ -196,11 +196,12 @@ type ticketView struct {
 	MaxUpload string
 	Mine      bool
 	Phases    *phasesView
+	PEC       *pecView
+
 	// MailURL links the HTML version of the e-mail that opened the ticket.
 	MailURL string
 	// FieldsForm edits the service's own fields, when it has some.
 	FieldsForm *serviceFieldsView
-	PEC       *pecView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
