@@ -72,12 +72,16 @@ func (w *Web) receivedMail(r *http.Request, c *reqCtx) (desk.Ticket, mailbox.Inb
 
 // mailBody returns the message's HTML for the frame: parsed again from the
 // raw message with remote images kept for this viewer, then sanitised with
-// them blocked unless images is set. When the raw message cannot be parsed
-// again, the HTML stored at intake (remote images already removed) is used.
+// them blocked unless images is set. The raw bytes are used only when they
+// give back the HTML stored at intake (a PEC envelope, for one, holds the
+// certified message inside, which the intake unwrapped); otherwise the
+// stored HTML is shown, whose remote images were removed at intake.
 func mailBody(in mailbox.Inbound, images bool) (string, bool) {
 	src := in.HTML
-	if m, err := parse.Parse(in.Raw, parse.Options{RemoteImages: true}); err == nil && m.HTML != "" {
-		src = m.HTML
+	if plain, err := parse.Parse(in.Raw, parse.Options{}); err == nil && plain.HTML == in.HTML {
+		if m, err := parse.Parse(in.Raw, parse.Options{RemoteImages: true}); err == nil && m.HTML != "" {
+			src = m.HTML
+		}
 	}
 	return SanitizeMailHTML(src, images)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sportello/sportello/internal/desk"
+	"github.com/sportello/sportello/internal/mail/mailbox"
 	"github.com/sportello/sportello/internal/mail/parse"
 )
 
@@ -116,5 +117,24 @@ func TestMailHTMLView(t *testing.T) {
 	}
 	if st := agent.get("/operatore/ticket/" + other.Number + "/posta/" + strconv.FormatInt(id, 10)).StatusCode; st != http.StatusNotFound {
 		t.Errorf("another ticket's mail: %d", st)
+	}
+}
+
+// TestMailBodyUsesStoredHTMLWhenRawDiffers: when the raw bytes do not give
+// back the HTML the intake stored (a PEC envelope around the certified
+// message), the stored HTML is what the frame shows.
+func TestMailBodyUsesStoredHTMLWhenRawDiffers(t *testing.T) {
+	in := mailbox.Inbound{Raw: []byte(hostileMail), HTML: "<p>Il messaggio certificato</p>"}
+	got, remote := mailBody(in, true)
+	if got != "<p>Il messaggio certificato</p>" || remote {
+		t.Fatalf("body %q remote %v", got, remote)
+	}
+	m, err := parse.Parse([]byte(hostileMail), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.HTML = m.HTML
+	if got, remote := mailBody(in, true); !remote || !strings.Contains(got, "tracker.example") {
+		t.Fatalf("same message: %q %v", got, remote)
 	}
 }
