@@ -44,6 +44,8 @@ fuzz: ## run each fuzz target for FUZZTIME iterations (default 10000x)
 		./internal/catalog:FuzzImport:1 \
 		./internal/desk:FuzzParseScopes:1 \
 		./internal/guard:FuzzClientIP:1 \
+		./internal/mail/route:FuzzImportCSV:1 \
+		./internal/catalog:FuzzCheckValues:1 \
 		./internal/mail:FuzzIngest:10 \
 		./internal/mail:FuzzIngestPEC:10 ; do \
 		pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; div=$${rest##*:}; \

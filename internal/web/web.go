@@ -83,6 +83,11 @@ type Opts struct {
 	// PEC, when set, shows the PEC channel on the ticket page
 	// (certification data, evidence, delivery per recipient, alerts).
 	PEC api.PECService
+	// Mail administers mailboxes, routing rules, addresses and the office
+	// directory (*mail.Admin); Catalogue the services (*workflow.Engine).
+	// Optional: without them those administration pages say so.
+	Mail      MailAdmin
+	Catalogue CatalogueAdmin
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -126,6 +131,8 @@ type Web struct {
 	liveMax   time.Duration
 	rome      *time.Location
 	pec       api.PECService
+	mail      MailAdmin
+	catalogue CatalogueAdmin
 
 	throttle *guard.LoginThrottle
 	proxies  guard.Proxies
@@ -153,7 +160,7 @@ func New(o Opts) (*Web, error) {
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
 		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
-		throttle: o.Throttle, proxies: o.Proxies}
+		mail: o.Mail, catalogue: o.Catalogue, throttle: o.Throttle, proxies: o.Proxies}
 	if w.throttle == nil {
 		w.throttle = guard.NewLoginThrottle()
 	}
@@ -280,6 +287,9 @@ func (w *Web) routes() {
 
 	// Agent workspace.
 	h("GET /operatore", staffOnly, w.workspace)
+	h("GET /operatore/approvazioni", staffOnly, w.approvals)
+	h("POST /operatore/viste", staffOnly, w.saveView)
+	h("POST /operatore/viste/{id}/elimina", staffOnly, w.deleteView)
 	h("GET /operatore/chiamata", staffOnly, w.callForm)
 	h("POST /operatore/chiamata", staffOnly, w.call)
 	h("GET /operatore/persone", staffOnly, w.people)
@@ -287,14 +297,20 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/messaggi", staffOnly, w.ticketMessage)
 	h("POST /operatore/ticket/{number}/stato", staffOnly, w.ticketStatus)
 	h("POST /operatore/ticket/{number}/campi", staffOnly, w.ticketFields)
+	h("POST /operatore/ticket/{number}/dati", staffOnly, w.ticketSetFields)
 	h("POST /operatore/ticket/{number}/assegna", staffOnly, w.ticketAssign)
 	h("POST /operatore/ticket/{number}/escala", staffOnly, w.ticketEscalate)
 	h("POST /operatore/ticket/{number}/collega", staffOnly, w.ticketLink)
 	h("POST /operatore/ticket/{number}/unisci", staffOnly, w.ticketMerge)
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
+	h("GET /operatore/ticket/{number}/posta/{id}", staffOnly, w.mailPage)
+	h("GET /operatore/ticket/{number}/posta/{id}/html", staffOnly, w.mailFrame)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
+
+	// Administration and dashboards (admin.go).
+	w.adminRoutes(h)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
