@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -84,7 +85,7 @@ func (d *Desk) AdminOrgs(ctx context.Context, a Actor) ([]Organisation, error) {
 	err = d.store.View(ctx, func(tx Tx) error {
 		all, err := tx.Orgs(ctx)
 		for _, o := range all {
-			if scope == nil || o.ID == scope[0] {
+			if scope == nil || slices.Contains(scope, o.ID) {
 				out = append(out, o)
 			}
 		}

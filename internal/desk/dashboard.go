@@ -81,17 +81,15 @@ type DashboardQuery struct {
 	Days int
 }
 
-// adminScope returns the organisations an actor administers: nil for
-// all, the actor's own for an organisation's administrator. Everyone else
-// gets EForbidden.
+// adminScope returns the organisations an actor administers (policy.go's
+// AdminOrgIDs): nil for all; an organisation's administrator, theirs and
+// its descendants. Everyone else gets EForbidden.
 func adminScope(a Actor) ([]int64, error) {
-	switch {
-	case a.System || a.InstallationAdmin:
-		return nil, nil
-	case a.Role == RoleAdmin && a.OrgID != 0:
-		return []int64{a.OrgID}, nil
+	orgs := AdminOrgIDs(a)
+	if orgs != nil && len(orgs) == 0 {
+		return nil, Errorf(EForbidden, "only administrators may do this")
 	}
-	return nil, Errorf(EForbidden, "only administrators may do this")
+	return orgs, nil
 }
 
 var rome = func() *time.Location {
