@@ -214,6 +214,11 @@ func TestDemoPrefecturesKeptApart(t *testing.T) {
 			if res := op.do("GET", "/operatore?stato=tutti", "", ""); !strings.Contains(res.body, "Prefettura di Ferrara") || !strings.Contains(res.body, "Prefettura di Bologna") {
 				t.Errorf("the national operator's list does not name both prefectures")
 			}
+			for _, n := range []string{feNums[0], boNums[0]} {
+				if res := op.do("GET", "/operatore/ticket/"+n, "", ""); res.code != 200 {
+					t.Errorf("the national operator opening %s: %d", n, res.code)
+				}
+			}
 			// The ministry's administrator sees both.
 			m := newBrowser(t, srv, "admin.ministero@demo.example.it")
 			res := m.do("GET", "/operatore/ticket/"+feNums[0], "", "")

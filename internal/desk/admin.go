@@ -343,7 +343,8 @@ func (d *Desk) CannedAnswers(ctx context.Context, a Actor, orgCode string) ([]Ca
 			if o, err = tx.OrgByCode(ctx, orgCode); err != nil {
 				return err
 			}
-			if !(a.System || a.InstallationAdmin) && o.ID != a.OrgID {
+			// Staff working the organisation's tickets use its answers.
+			if o.ID != a.OrgID && !CanWorkOrg(a, o.ID) && !CanAdminOrg(a, o.ID) {
 				return Errorf(ENotFound, "organisation not found")
 			}
 		case a.OrgID != 0:

@@ -336,7 +336,7 @@ func wmPECSetup(t *testing.T, tn *storetest.Tenancy) (string, int64) {
 		t.Fatalf("PEC message: %v", err)
 	}
 	// The mail pages show HTML mail: give the message an HTML part.
-	if _, err := tn.DB.SQL().Exec("UPDATE mail_in SET html = '<p>Richiesta certificata</p>' WHERE id = ?", id); err != nil {
+	if _, err := tn.DB.SQL().Exec(fmt.Sprintf("UPDATE mail_in SET html = '<p>Richiesta certificata</p>' WHERE id = %d", id)); err != nil {
 		t.Fatal(err)
 	}
 	return res.Ticket, id
