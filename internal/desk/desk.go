@@ -133,6 +133,8 @@ type NewTicket struct {
 	Priority    Priority
 	Requester   Contact
 	Attachments []NewAttachment
+	// Tags label the ticket (see NormTags).
+	Tags []string
 }
 
 // NewAttachment is a file to store with a message or ticket.
@@ -195,6 +197,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	}
 	if !t.Priority.Valid() {
 		return Ticket{}, FieldError("priority", "unknown priority %q", in.Priority)
+	}
+	if t.Tags, err = NormTags(in.Tags); err != nil {
+		return Ticket{}, err
+	}
+	if len(t.Tags) > 0 && !a.System && !a.IsStaff() {
+		return Ticket{}, FieldError("tags", "only staff can tag tickets")
 	}
 	if a.Role == RoleRequester && !a.System && (t.Channel == ChannelPhone || t.Channel == ChannelInPerson) {
 		return Ticket{}, FieldError("channel", "requesters cannot register %s requests", t.Channel)
@@ -281,6 +289,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		created := Event{ActorID: a.UserID, ActorName: actorName(a), At: now, Field: "created", New: string(t.Channel)}
 		if err := tx.InsertNewTicket(ctx, &t, created); err != nil {
 			return err
+		}
+		if len(t.Tags) > 0 {
+			if err := tx.InsertEvents(ctx, []Event{{TicketID: t.ID, ActorID: a.UserID, ActorName: actorName(a), At: now,
+				Field: "tags", New: JoinTags(t.Tags)}}); err != nil {
+				return err
+			}
 		}
 		if len(in.Attachments) > 0 {
 			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
@@ -438,6 +452,7 @@ type ListQuery struct {
 	MaxLimit  int
 	OnlyOpen  bool
 	Requester string // e-mail
+	Tag       string // tickets carrying this tag
 }
 
 // Page is one page of tickets and the cursor for the next.
@@ -476,6 +491,13 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 	}
 	if q.Channel != "" && !q.Channel.Valid() {
 		return Page{}, FieldError("channel", "unknown channel %q", in.Channel)
+	}
+	if in.Tag != "" {
+		tag, err := NormTag(in.Tag)
+		if err != nil {
+			return Page{}, FieldError("tag", "%s", ErrorMessage(err))
+		}
+		q.Tag = tag
 	}
 	if in.Cursor != "" {
 		id, err := DecodeCursor(in.Cursor)

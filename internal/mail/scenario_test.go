@@ -27,6 +27,9 @@ func testScenario1Acronym(t *testing.T, e *env) {
 	if tk.ServiceCode != "bdna" || tk.QueueCode != "bdna" || tk.Channel != desk.ChannelEmail || tk.Requester.Email != requester {
 		t.Fatalf("ticket %+v: want service and queue bdna, channel email, requester %s", tk, requester)
 	}
+	if len(tk.Tags) != 1 || tk.Tags[0] != "bdna" {
+		t.Errorf("tags %q, want the rule's [bdna]", tk.Tags)
+	}
 	if tk.Subject != "BDNA - errore di accesso" {
 		t.Errorf("subject %q", tk.Subject)
 	}

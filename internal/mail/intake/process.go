@@ -763,7 +763,8 @@ func (in *incoming) followUp(ctx context.Context, old desk.Ticket, body, how str
 		return err
 	}
 	nt := desk.NewTicket{OrgCode: org.Code, Subject: old.Subject, Description: body, Service: old.ServiceCode, Queue: old.QueueCode,
-		Channel: in.channel, Priority: old.Priority, Requester: desk.Contact{Email: m.From.Email, Name: m.From.Name}, Attachments: in.attachments()}
+		Channel: in.channel, Priority: old.Priority, Requester: desk.Contact{Email: m.From.Email, Name: m.From.Name}, Attachments: in.attachments(),
+		Tags: old.Tags}
 	if old.ServiceCode != "" {
 		if s, err := in.tx.ServiceByCode(ctx, old.OrgID, old.ServiceCode); err != nil || !s.Active {
 			nt.Service = ""
@@ -838,6 +839,11 @@ func (in *incoming) newRequest(ctx context.Context) error {
 	}
 	if !nt.Priority.Valid() {
 		nt.Priority = ""
+	}
+	if tags, err := desk.NormTags(dec.Tags); err == nil {
+		nt.Tags = tags
+	} else {
+		in.set("", "rule tags not applied: "+desk.ErrorMessage(err))
 	}
 	t, err := in.d.CreateTicket(ctx, desk.SystemActor, nt)
 	if err != nil {

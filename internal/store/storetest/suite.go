@@ -603,6 +603,8 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		}
 	})
 
+	runTags(t, open)
+
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		f := NewFixture(t, open(t))
 		const n = 64
