@@ -21,17 +21,19 @@ type listFilter struct {
 	Assignee string // "", "me" or "none"
 	Text     string
 	Cursor   string
+	Tag      string
 }
 
 func filterFrom(q url.Values) listFilter {
 	return listFilter{Status: q.Get("stato"), Queue: q.Get("coda"), Service: q.Get("servizio"),
-		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursore")}
+		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursore"),
+		Tag: strings.ToLower(strings.TrimSpace(q.Get("etichetta")))}
 }
 
 // Values encodes the filter (without the cursor) as a query string.
 func (f listFilter) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text} {
+	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text, "etichetta": f.Tag} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -58,7 +60,7 @@ type workspaceView struct {
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	ctx := r.Context()
 	f := filterFrom(r.URL.Query())
-	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit}
+	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit, Tag: f.Tag}
 	switch f.Status {
 	case "":
 		q.OnlyOpen = true
@@ -106,9 +108,9 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		}
 	}
 	switch {
-	case f.Assignee == "me" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
+	case f.Assignee == "me" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "" && f.Tag == "":
 		v.View = "mine"
-	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
+	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "" && f.Tag == "":
 		v.View = "unassigned"
 	case !f.Active():
 		v.View = "open"
