@@ -42,14 +42,14 @@ func inList(k, n int) string {
 // ---- mailboxes
 
 const mailboxCols = `id, org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version,
-	created_at, updated_at, last_ok_at, last_error, last_error_at, uid_validity, uid_watermark`
+	created_at, updated_at, last_ok_at, last_error, last_error_at, uid_validity, uid_watermark, move_to`
 
 func scanMailbox(r interface{ Scan(...any) error }) (mailbox.Mailbox, error) {
 	var m mailbox.Mailbox
 	var imapURL, imapSecret, smtpURL, smtpSecret, closed string
 	var c, u, ok, errAt, uidv, wm int64
 	err := r.Scan(&m.ID, &m.OrgID, &m.Address, &imapURL, &imapSecret, &smtpURL, &smtpSecret, &m.Folder, &m.PEC, &closed, &m.Active, &m.Version,
-		&c, &u, &ok, &m.Health.LastError, &errAt, &uidv, &wm)
+		&c, &u, &ok, &m.Health.LastError, &errAt, &uidv, &wm, &m.MoveTo)
 	if err != nil {
 		return m, err
 	}
@@ -75,10 +75,10 @@ func (t *q) InsertMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 	if m.Version == 0 {
 		m.Version = 1
 	}
-	id, err := t.insert(ctx, `INSERT INTO mailboxes (org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	id, err := t.insert(ctx, `INSERT INTO mailboxes (org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version, created_at, updated_at, move_to)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		m.OrgID, m.Address, storedURL(m.IMAP), m.IMAP.Secret, storedURL(m.SMTP), m.SMTP.Secret, m.Folder, m.PEC, string(m.ClosedReply), m.Active, m.Version,
-		us(m.Created), us(m.Updated))
+		us(m.Created), us(m.Updated), m.MoveTo)
 	if err != nil {
 		return conflict(err, "a mailbox for %s already exists", m.Address)
 	}
@@ -89,9 +89,9 @@ func (t *q) InsertMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 func (t *q) UpdateMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 	var v int64
 	err := t.row(ctx, `UPDATE mailboxes SET org_id=$2, address=$3, imap_url=$4, imap_secret=$5, smtp_url=$6, smtp_secret=$7, folder=$8, pec=$9,
-		closed_reply=$10, active=$11, updated_at=$12, version = version + 1 WHERE id=$1 RETURNING version`,
+		closed_reply=$10, active=$11, updated_at=$12, move_to=$13, version = version + 1 WHERE id=$1 RETURNING version`,
 		m.ID, m.OrgID, m.Address, storedURL(m.IMAP), m.IMAP.Secret, storedURL(m.SMTP), m.SMTP.Secret, m.Folder, m.PEC, string(m.ClosedReply), m.Active,
-		us(m.Updated)).Scan(&v)
+		us(m.Updated), m.MoveTo).Scan(&v)
 	if err != nil {
 		return conflict(notFound(err, "mailbox"), "a mailbox for %s already exists", m.Address)
 	}

@@ -29,6 +29,10 @@ type Conn interface {
 	Fetch(ctx context.Context, uids []uint32, fn func(uid uint32, raw []byte) error) error
 	// MarkSeen sets \Seen on the messages.
 	MarkSeen(ctx context.Context, uids []uint32) error
+	// Move moves the messages to folder, creating it when the server
+	// says it does not exist (MOVE; without it COPY, STORE \Deleted and
+	// EXPUNGE, by UID when the server has UIDPLUS).
+	Move(ctx context.Context, uids []uint32, folder string) error
 	// Wait returns when the server announces new mail (IDLE), when max
 	// has passed, or when ctx ends. Without IDLE it waits for poll.
 	Wait(ctx context.Context, max, poll time.Duration) error
@@ -210,6 +214,60 @@ func (ic *imapConn) MarkSeen(ctx context.Context, uids []uint32) error {
 	}
 	return ic.withCtx(ctx, func() error {
 		return ic.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+	})
+}
+
+func (ic *imapConn) Move(ctx context.Context, uids []uint32, folder string) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	// retry runs op again after creating the folder when the server
+	// answers [TRYCREATE].
+	retry := func(op func() error) error {
+		err := op()
+		var ierr *imap.Error
+		if errors.As(err, &ierr) && ierr.Code == imap.ResponseCodeTryCreate {
+			if cerr := ic.c.Create(folder, nil).Wait(); cerr != nil {
+				return fmt.Errorf("create folder %q: %w", folder, cerr)
+			}
+			err = op()
+		}
+		return err
+	}
+	return ic.withCtx(ctx, func() error {
+		caps := ic.c.Caps()
+		if caps.Has(imap.CapMove) {
+			if err := retry(func() error { _, err := ic.c.Move(set, folder).Wait(); return err }); err != nil {
+				return fmt.Errorf("move to %q: %w", folder, err)
+			}
+			return nil
+		}
+		// Without MOVE: COPY, and only once the copy is confirmed, flag
+		// and expunge the originals. (go-imap's own fallback pipelines
+		// the three commands, so a failed COPY would still delete.)
+		if err := retry(func() error { _, err := ic.c.Copy(set, folder).Wait(); return err }); err != nil {
+			return fmt.Errorf("copy to %q: %w", folder, err)
+		}
+		if err := ic.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return fmt.Errorf("flag moved messages deleted: %w", err)
+		}
+		// UID EXPUNGE removes exactly these; plain EXPUNGE (servers
+		// without UIDPLUS) also removes whatever else is flagged \Deleted
+		// in the folder, as any mail client would.
+		var err error
+		if caps.Has(imap.CapUIDPlus) {
+			err = ic.c.UIDExpunge(set).Close()
+		} else {
+			err = ic.c.Expunge().Close()
+		}
+		if err != nil {
+			return fmt.Errorf("expunge moved messages: %w", err)
+		}
+		return nil
 	})
 }
 

@@ -44,6 +44,20 @@ type IMAP struct {
 // StartIMAP starts an IMAP server on a loopback port for the test.
 func StartIMAP(tb testing.TB) *IMAP {
 	tb.Helper()
+	return StartIMAPWith(tb, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// StartIMAPRev1 starts a server that offers IMAP4rev1 alone: no MOVE and
+// no UIDPLUS, as older servers, so that clients fall back to COPY, STORE
+// \Deleted and EXPUNGE.
+func StartIMAPRev1(tb testing.TB) *IMAP {
+	tb.Helper()
+	return StartIMAPWith(tb, imap.CapSet{imap.CapIMAP4rev1: {}})
+}
+
+// StartIMAPWith starts a server offering caps.
+func StartIMAPWith(tb testing.TB, caps imap.CapSet) *IMAP {
+	tb.Helper()
 	s := &IMAP{User: "desk@example.it", Password: "p@ss:word/1"}
 	mem := imapmemserver.New()
 	s.user = imapmemserver.NewUser(s.User, s.Password)
@@ -55,7 +69,7 @@ func StartIMAP(tb testing.TB) *IMAP {
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       quietLogger{},
 	})
@@ -114,8 +128,24 @@ func (s *IMAP) Client(tb testing.TB) *imapclient.Client {
 // Seen returns the UIDs of the INBOX's messages with and without \Seen.
 func (s *IMAP) Seen(tb testing.TB) (seen, unseen []uint32) {
 	tb.Helper()
-	c := s.Client(tb)
+	return s.SeenIn(tb, "INBOX")
+}
+
+// SeenIn returns the UIDs of a folder's messages with and without \Seen
+// (none when the folder does not exist).
+func (s *IMAP) SeenIn(tb testing.TB, folder string) (seen, unseen []uint32) {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(s.Addr, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	defer c.Close()
+	if err := c.Login(s.User, s.Password).Wait(); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		return nil, nil
+	}
 	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
 	if err != nil {
 		// An empty mailbox answers "1:*" with an error on some servers.
