@@ -53,6 +53,9 @@ func IMAPDialer(roots *x509.CertPool) Dialer {
 type imapConn struct {
 	c       *imapclient.Client
 	updates chan struct{}
+	// noIdle is set when the server refused IDLE although it offers it:
+	// the connection polls from then on.
+	noIdle bool
 }
 
 func dialIMAP(ctx context.Context, ep mailbox.Endpoint, password mailbox.Secret, roots *x509.CertPool) (Conn, error) {
@@ -278,7 +281,7 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		return nil
 	default:
 	}
-	if !ic.c.Caps().Has(imap.CapIdle) && !ic.c.Caps().Has(imap.CapIMAP4rev2) {
+	if ic.noIdle || !ic.c.Caps().Has(imap.CapIdle) && !ic.c.Caps().Has(imap.CapIMAP4rev2) {
 		t := time.NewTimer(min(max, poll))
 		defer t.Stop()
 		select {
@@ -289,6 +292,10 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		}
 	}
 	idle, err := ic.c.Idle()
+	if refused(err) {
+		ic.noIdle = true
+		return nil // poll from now on
+	}
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}
@@ -307,9 +314,20 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		werr = fmt.Errorf("end idle: %w", err)
 	}
 	if err := idle.Wait(); err != nil && werr == nil {
+		if refused(err) {
+			ic.noIdle = true
+			return nil
+		}
 		werr = fmt.Errorf("idle: %w", err)
 	}
 	return werr
+}
+
+// refused reports whether the server answered a command with NO or BAD
+// (rather than the connection failing).
+func refused(err error) bool {
+	var ierr *imap.Error
+	return errors.As(err, &ierr)
 }
 
 func (ic *imapConn) Close() error {

@@ -58,6 +58,35 @@ func StartIMAPRev1(tb testing.TB) *IMAP {
 // StartIMAPWith starts a server offering caps.
 func StartIMAPWith(tb testing.TB, caps imap.CapSet) *IMAP {
 	tb.Helper()
+	return startIMAP(tb, caps, false)
+}
+
+// StartIMAPRefusingIdle starts a server that offers IDLE but answers every
+// IDLE with NO, as some proxies and misconfigured servers do.
+func StartIMAPRefusingIdle(tb testing.TB) *IMAP {
+	tb.Helper()
+	return startIMAP(tb, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}, true)
+}
+
+// noIdleSession is a memory session of the one account whose IDLE fails.
+type noIdleSession struct {
+	*imapmemserver.UserSession
+	user, pass string
+}
+
+func (s noIdleSession) Login(user, pass string) error {
+	if user != s.user || pass != s.pass {
+		return imapserver.ErrAuthFailed
+	}
+	return nil
+}
+
+func (noIdleSession) Idle(*imapserver.UpdateWriter, <-chan struct{}) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "IDLE is disabled on this server"}
+}
+
+func startIMAP(tb testing.TB, caps imap.CapSet, refuseIdle bool) *IMAP {
+	tb.Helper()
 	s := &IMAP{User: "desk@example.it", Password: "p@ss:word/1"}
 	mem := imapmemserver.New()
 	s.user = imapmemserver.NewUser(s.User, s.Password)
@@ -67,6 +96,9 @@ func StartIMAPWith(tb testing.TB, caps imap.CapSet) *IMAP {
 	mem.AddUser(s.user)
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if refuseIdle {
+				return noIdleSession{imapmemserver.NewUserSession(s.user), s.User, s.Password}, nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Caps:         caps,
