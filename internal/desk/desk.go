@@ -276,8 +276,10 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		case req.Email != "":
 			u := known
 			if u.ID == 0 {
+				// Not registered when read above: register now (a
+				// concurrent registration is found by createRequester).
 				var err error
-				if u, err = d.requesterByEmail(ctx, tx, org.ID, req, now); err != nil {
+				if u, err = d.createRequester(ctx, tx, org.ID, req, now); err != nil {
 					return err
 				}
 			}
@@ -368,17 +370,10 @@ func (d *Desk) orgFor(ctx context.Context, tx Tx, a Actor, code string) (Organis
 	return o, nil
 }
 
-// requesterByEmail finds a person by e-mail or registers them as a requester
-// of the organisation.
-func (d *Desk) requesterByEmail(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
-	u, err := tx.UserByEmail(ctx, c.Email)
-	if err == nil {
-		return u, nil
-	}
-	if !IsNotFound(err) {
-		return User{}, err
-	}
-	u = User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
+// createRequester registers a person as a requester of the organisation,
+// or returns the person registered meanwhile with that e-mail.
+func (d *Desk) createRequester(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
+	u := User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
 	if u.Name == "" {
 		u.Name = c.Email
 	}

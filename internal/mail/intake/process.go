@@ -214,9 +214,10 @@ func (p *Processor) run(ctx context.Context, dtx desk.Tx, in *incoming, cache *b
 
 // apply decides what the message does, does it and records the message.
 func (p *Processor) apply(ctx context.Context, dtx desk.Tx, in *incoming, cache *batchCache) error {
-	in.tx = mailbox.Of(dtx)
+	cached := cachedTx{Tx: mailbox.Of(dtx), c: cache}
+	in.tx = cached
 	in.cache = cache
-	in.d = desk.New(desk.Opts{Store: mailbox.Bind(dtx), Now: p.now, MaxAttachment: p.maxAtt,
+	in.d = desk.New(desk.Opts{Store: mailbox.Bind(cached), Now: p.now, MaxAttachment: p.maxAtt,
 		OnCreated: func(t desk.Ticket) { in.created = append(in.created, t) },
 		Notify:    func(id int64) { in.changed = append(in.changed, id) }})
 	if p.guard != nil {
@@ -310,6 +311,10 @@ func prepareAll(ins []*incoming) {
 type batchCache struct {
 	rules map[int64][]route.Rule
 	orgs  map[int64]desk.Organisation
+	// services, queues and queueIDs serve cachedTx.
+	services map[codeKey]desk.Service
+	queues   map[codeKey]desk.Queue
+	queueIDs map[int64]desk.Queue
 	// addrs are the desk addresses; own also holds the mailboxes'.
 	addrs map[string]mailbox.Address
 	own   map[string]bool
@@ -325,6 +330,7 @@ func newBatchCache() *batchCache {
 // transaction).
 func (c *batchCache) reset() {
 	c.rules, c.orgs, c.addrs, c.own = map[int64][]route.Rule{}, map[int64]desk.Organisation{}, nil, nil
+	c.services, c.queues, c.queueIDs = map[codeKey]desk.Service{}, map[codeKey]desk.Queue{}, map[int64]desk.Queue{}
 }
 
 func (c *batchCache) org(ctx context.Context, tx mailbox.Tx, id int64) (desk.Organisation, error) {
