@@ -292,12 +292,6 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		if err := tx.InsertNewTicket(ctx, &t, created); err != nil {
 			return err
 		}
-		if len(t.Tags) > 0 {
-			if err := tx.InsertEvents(ctx, []Event{{TicketID: t.ID, ActorID: a.UserID, ActorName: actorName(a), At: now,
-				Field: "tags", New: JoinTags(t.Tags)}}); err != nil {
-				return err
-			}
-		}
 		if len(in.Attachments) > 0 {
 			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
 				return err

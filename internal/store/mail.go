@@ -246,6 +246,56 @@ func (t *q) SameInbound(ctx context.Context, messageID, sha string) (int64, erro
 	return id, err
 }
 
+func (t *q) KnownMessageIDs(ctx context.Context, ids []string) (map[string]map[string]int64, map[string]bool, error) {
+	inbound, outbound := map[string]map[string]int64{}, map[string]bool{}
+	byStored := map[string][]string{} // stored form → ids as given
+	for _, id := range ids {
+		if id != "" {
+			byStored[text(id)] = append(byStored[text(id)], id)
+		}
+	}
+	stored := make([]any, 0, len(byStored))
+	for s := range byStored {
+		stored = append(stored, s)
+	}
+	for len(stored) > 0 {
+		chunk := stored[:min(len(stored), 200)]
+		stored = stored[len(chunk):]
+		list := inList(1, len(chunk))
+		// "message_id <> ''" lets both engines use the partial index.
+		rows, err := t.query(ctx, `SELECT 'i', message_id, sha256, id FROM mail_in WHERE message_id IN (`+list+`) AND message_id <> ''
+			UNION ALL SELECT 'o', message_id, '', id FROM mail_out WHERE message_id IN (`+list+`)`, chunk...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var kind, mid, sum string
+			var id int64
+			if err := rows.Scan(&kind, &mid, &sum, &id); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			for _, given := range byStored[mid] {
+				if kind == "o" {
+					outbound[given] = true
+					continue
+				}
+				if inbound[given] == nil {
+					inbound[given] = map[string]int64{}
+				}
+				if first, ok := inbound[given][sum]; !ok || id < first {
+					inbound[given][sum] = id
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return inbound, outbound, nil
+}
+
 func (t *q) InsertInbound(ctx context.Context, m *mailbox.Inbound) error {
 	raw := m.Raw
 	if raw == nil {

@@ -130,7 +130,11 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 	}
 	prepareAll(ins)
 	cache := newBatchCache()
-	err := p.store.Update(ctx, func(dtx desk.Tx) error {
+	// The first attempt runs the messages without savepoints (each is a
+	// round trip on PostgreSQL); should the domain refuse one, the batch
+	// is rolled back and run again with each message in its savepoint.
+	isolate := false
+	attempt := func(dtx desk.Tx) error {
 		tx := mailbox.Of(dtx)
 		cache.reset()
 		var last uint32
@@ -146,6 +150,17 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 		for _, u := range taken {
 			isTaken[u] = true
 		}
+		var ids []string
+		for _, in := range ins {
+			ids = append(ids, in.base.MessageID)
+			if in.msg != nil && in.msg.MessageID != in.base.MessageID {
+				ids = append(ids, in.msg.MessageID)
+			}
+		}
+		if cache.known.in, cache.known.out, err = tx.KnownMessageIDs(ctx, ids); err != nil {
+			return err
+		}
+		cache.known.ok = true
 		for _, in := range ins {
 			in.reset()
 			if isTaken[in.base.UID] {
@@ -153,16 +168,22 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 				continue
 			}
 			isTaken[in.base.UID] = true // the same UID twice in a batch
-			if err := p.run(ctx, dtx, in, cache); err != nil {
+			if err := p.run(ctx, dtx, in, cache, isolate); err != nil {
 				return err
 			}
+			cache.noteInbound(in.rec)
 			last = max(last, in.base.UID)
 		}
 		if last == 0 {
 			return nil
 		}
 		return tx.SetMailboxPosition(ctx, mb.ID, uidValidity, last)
-	})
+	}
+	err := p.store.Update(ctx, attempt)
+	if errors.Is(err, errIsolate) {
+		isolate = true
+		err = p.store.Update(ctx, attempt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -186,11 +207,22 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 	return out, nil
 }
 
-// run processes one message inside the batch's transaction. When the
-// domain refuses what the message asks for, its writes are rolled back to
-// a savepoint and it is quarantined with the reason instead.
-func (p *Processor) run(ctx context.Context, dtx desk.Tx, in *incoming, cache *batchCache) error {
+// errIsolate asks for a batch to be run again with savepoints.
+var errIsolate = errors.New("a message was refused: run the batch again with savepoints")
+
+// run processes one message inside the batch's transaction. With isolate,
+// when the domain refuses what the message asks for, its writes are rolled
+// back to a savepoint and it is quarantined with the reason instead;
+// without, the refusal is errIsolate.
+func (p *Processor) run(ctx context.Context, dtx desk.Tx, in *incoming, cache *batchCache, isolate bool) error {
 	tx := mailbox.Of(dtx)
+	if !isolate {
+		err := p.apply(ctx, dtx, in, cache)
+		if err != nil && desk.ErrorCode(err) != desk.EInternal {
+			return fmt.Errorf("%w: %v", errIsolate, err)
+		}
+		return err
+	}
 	if err := tx.Savepoint(ctx, "mail_msg"); err != nil {
 		return err
 	}
@@ -318,6 +350,47 @@ type batchCache struct {
 	// addrs are the desk addresses; own also holds the mailboxes'.
 	addrs map[string]mailbox.Address
 	own   map[string]bool
+	// known holds what the batch's Message-IDs were found to be, read
+	// once per attempt (ok), plus the messages recorded since.
+	known struct {
+		ok  bool
+		in  map[string]map[string]int64
+		out map[string]bool
+	}
+}
+
+// noteInbound adds a message just recorded to known, so that a second
+// copy in the same batch is found a duplicate.
+func (c *batchCache) noteInbound(rec mailbox.Inbound) {
+	if !c.known.ok || rec.MessageID == "" || rec.ID == 0 {
+		return
+	}
+	if c.known.in[rec.MessageID] == nil {
+		c.known.in[rec.MessageID] = map[string]int64{}
+	}
+	if _, ok := c.known.in[rec.MessageID][rec.SHA256]; !ok {
+		c.known.in[rec.MessageID][rec.SHA256] = rec.ID
+	}
+}
+
+// sameInbound is tx.SameInbound, from known when the batch read it.
+func (c *batchCache) sameInbound(ctx context.Context, tx mailbox.Tx, messageID, sum string) (int64, error) {
+	if c.known.ok {
+		return c.known.in[messageID][sum], nil
+	}
+	return tx.SameInbound(ctx, messageID, sum)
+}
+
+// sentByUs reports whether a Message-ID is one of the desk's sent messages.
+func (c *batchCache) sentByUs(ctx context.Context, tx mailbox.Tx, messageID string) (bool, error) {
+	if c.known.ok {
+		return c.known.out[messageID], nil
+	}
+	_, err := tx.OutboundByMessageID(ctx, messageID)
+	if desk.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func newBatchCache() *batchCache {
@@ -331,6 +404,7 @@ func newBatchCache() *batchCache {
 func (c *batchCache) reset() {
 	c.rules, c.orgs, c.addrs, c.own = map[int64][]route.Rule{}, map[int64]desk.Organisation{}, nil, nil
 	c.services, c.queues, c.queueIDs = map[codeKey]desk.Service{}, map[codeKey]desk.Queue{}, map[int64]desk.Queue{}
+	c.known.ok, c.known.in, c.known.out = false, nil, nil
 }
 
 func (c *batchCache) org(ctx context.Context, tx mailbox.Tx, id int64) (desk.Organisation, error) {
@@ -488,7 +562,7 @@ func (in *incoming) process(ctx context.Context) error {
 	}
 	m := in.msg
 	if m.MessageID != "" {
-		dup, err := in.tx.SameInbound(ctx, in.rec.MessageID, in.rec.SHA256)
+		dup, err := in.cache.sameInbound(ctx, in.tx, in.rec.MessageID, in.rec.SHA256)
 		if err != nil {
 			return err
 		}
@@ -503,11 +577,13 @@ func (in *incoming) process(ctx context.Context) error {
 	// Our own mail coming back (a server that files sent mail in the
 	// inbox, a list that echoes): never a request, never answered.
 	if m.MessageID != "" {
-		if _, err := in.tx.OutboundByMessageID(ctx, m.MessageID); err == nil {
+		ours, err := in.cache.sentByUs(ctx, in.tx, m.MessageID)
+		if err != nil {
+			return err
+		}
+		if ours {
 			in.set(mailbox.OutDuplicate, "a copy of a message the desk sent")
 			return nil
-		} else if !desk.IsNotFound(err) {
-			return err
 		}
 	}
 	if _, _, err := in.cache.address(ctx, in.tx, ""); err != nil {

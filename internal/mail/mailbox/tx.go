@@ -46,6 +46,11 @@ type Tx interface {
 	// SameInbound returns the id of a recorded message with that
 	// Message-ID and the same raw SHA-256, or 0.
 	SameInbound(ctx context.Context, messageID, sha256 string) (int64, error)
+	// KnownMessageIDs looks Message-IDs up in one go (a batch's worth):
+	// for each id recorded as received, the first record's id for each
+	// raw SHA-256; and which ids are the desk's own sent messages. Maps
+	// are keyed by the ids as given.
+	KnownMessageIDs(ctx context.Context, ids []string) (inbound map[string]map[string]int64, outbound map[string]bool, err error)
 	// InsertInbound records a received message; EConflict if its
 	// (mailbox, UIDVALIDITY, UID) is already recorded.
 	InsertInbound(ctx context.Context, m *Inbound) error
