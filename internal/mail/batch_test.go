@@ -70,3 +70,47 @@ func TestBatchIsolatesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchRateLimit: the per-sender limit of automatic answers holds when
+// the sender's messages arrive in one batch, and counts what earlier
+// batches sent.
+func TestBatchRateLimit(t *testing.T) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			p := newProcEnv(t, storetest.Engines[name])
+			retired := mail.NationalDeskRetired[0]
+			batch := func(from uint32, n int) {
+				t.Helper()
+				var items []intake.Item
+				for i := 0; i < n; i++ {
+					items = append(items, intake.Item{UID: from + uint32(i), Raw: mailtest.Message(requester, retired, "Sollecito", "...",
+						"Message-ID: <s"+strings.Repeat("x", i+int(from))+"@client.example.it>")})
+				}
+				if _, err := p.mail.Processor.IngestBatch(p.ctx, p.mb, 1, items); err != nil {
+					t.Fatal(err)
+				}
+			}
+			count := func() int {
+				t.Helper()
+				var out []mailbox.Outbound
+				err := mailbox.View(p.ctx, p.db, func(tx mailbox.Tx) error {
+					var err error
+					out, err = tx.Outbounds(p.ctx, 0, nil, 0, 100)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(out)
+			}
+			batch(1, 2)
+			if n := count(); n != 2 {
+				t.Fatalf("%d answers after the first batch, want 2", n)
+			}
+			batch(10, 4)
+			if n := count(); n != 3 {
+				t.Fatalf("%d answers after the second batch, want 3 (the limit)", n)
+			}
+		})
+	}
+}

@@ -559,6 +559,37 @@ func (t *q) CountAuto(ctx context.Context, rcpt string, since time.Time) (int, e
 	return n, err
 }
 
+func (t *q) CountAutoMany(ctx context.Context, rcpts []string, since time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	for len(rcpts) > 0 {
+		chunk := rcpts[:min(len(rcpts), 200)]
+		rcpts = rcpts[len(chunk):]
+		args := []any{us(since)}
+		for _, r := range chunk {
+			args = append(args, r)
+		}
+		rows, err := t.query(ctx, "SELECT rcpt_to, COUNT(*) FROM mail_out WHERE rcpt_to IN ("+inList(2, len(chunk))+
+			") AND auto = TRUE AND created_at >= $1 GROUP BY rcpt_to", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var r string
+			var n int
+			if err := rows.Scan(&r, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (t *q) LastOutbound(ctx context.Context, ticketID int64, kind string) (mailbox.Outbound, error) {
 	m, err := scanOutbound(t.row(ctx, "SELECT "+outboundCols+outboundJoins+" WHERE o.ticket_id = $1 AND o.kind = $2 ORDER BY o.id DESC LIMIT 1", ticketID, kind))
 	return m, notFound(err, "sent message")

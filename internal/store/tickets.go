@@ -369,30 +369,37 @@ func (t *q) CountTickets(ctx context.Context, orgIDs []int64) ([]desk.Count, err
 const maxDoc = 256 << 10
 
 func (t *q) Reindex(ctx context.Context, id int64) error {
-	var subject, desc string
-	if err := t.row(ctx, "SELECT subject, description FROM tickets WHERE id = $1", id).Scan(&subject, &desc); err != nil {
-		return notFound(err, "ticket")
-	}
-	var b strings.Builder
-	b.WriteString(desc)
-	rows, err := t.query(ctx, "SELECT body FROM messages WHERE ticket_id = $1 ORDER BY id", id)
+	// One round trip: the ticket's text, then its messages' bodies.
+	rows, err := t.query(ctx, `SELECT 0, subject, description FROM tickets WHERE id = $1
+		UNION ALL SELECT id, '', body FROM messages WHERE ticket_id = $1 ORDER BY 1`, id)
 	if err != nil {
 		return err
 	}
+	var subject string
+	var b strings.Builder
+	found := false
 	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
+		var mid int64
+		var subj, text string
+		if err := rows.Scan(&mid, &subj, &text); err != nil {
 			rows.Close()
 			return err
 		}
-		if b.Len() < maxDoc {
+		switch {
+		case mid == 0:
+			subject, found = subj, true
+			b.WriteString(text)
+		case b.Len() < maxDoc:
 			b.WriteString("\n")
-			b.WriteString(body)
+			b.WriteString(text)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if !found {
+		return desk.Errorf(desk.ENotFound, "ticket not found")
 	}
 	return t.index(ctx, id, subject, b.String(), false)
 }

@@ -2,9 +2,12 @@ package intake
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/mail/mailbox"
+	"github.com/sportello/sportello/internal/mail/route"
 )
 
 // cachedTx is the batch's transaction with the lookups every message
@@ -94,4 +97,67 @@ func (t cachedTx) CreateService(ctx context.Context, s *desk.Service) error {
 func (t cachedTx) CreateQueue(ctx context.Context, q *desk.Queue) error {
 	t.c.reset()
 	return t.Tx.CreateQueue(ctx, q)
+}
+
+// CountAuto answers from the counts the batch read for its senders
+// (autoCounts), which InsertOutbound keeps up to date.
+func (t cachedTx) CountAuto(ctx context.Context, rcpt string, since time.Time) (int, error) {
+	if t.c.auto != nil {
+		if n, ok := t.c.auto[rcpt]; ok {
+			return n, nil
+		}
+	}
+	return t.Tx.CountAuto(ctx, rcpt, since)
+}
+
+func (t cachedTx) InsertOutbound(ctx context.Context, m *mailbox.Outbound) error {
+	if err := t.Tx.InsertOutbound(ctx, m); err != nil {
+		return err
+	}
+	if m.Auto && t.c.auto != nil {
+		if k := strings.Join(m.To, ","); k != "" {
+			if _, ok := t.c.auto[k]; ok {
+				t.c.auto[k]++
+			}
+		}
+	}
+	return nil
+}
+
+func (t cachedTx) Offices(ctx context.Context, kind string) ([]route.Office, error) {
+	if o, ok := t.c.offices[kind]; ok {
+		return o, nil
+	}
+	o, err := t.Tx.Offices(ctx, kind)
+	if err == nil {
+		t.c.offices[kind] = o
+	}
+	return o, err
+}
+
+// autoCounts reads how many automatic messages each sender got in the
+// last hour, for the rate limit (see outbox.MayAutoReply), in one query.
+// Only a batch run without savepoints uses it: a rolled-back savepoint
+// would leave a count too high.
+func (c *batchCache) autoCounts(ctx context.Context, tx mailbox.Tx, ins []*incoming, since time.Time) error {
+	var rcpts []string
+	seen := map[string]bool{}
+	for _, in := range ins {
+		if in.msg == nil {
+			continue
+		}
+		if r := mailbox.NormAddress(in.msg.From.Email); r != "" && !seen[r] {
+			seen[r] = true
+			rcpts = append(rcpts, r)
+		}
+	}
+	counts, err := tx.CountAutoMany(ctx, rcpts, since)
+	if err != nil {
+		return err
+	}
+	c.auto = make(map[string]int, len(rcpts))
+	for _, r := range rcpts {
+		c.auto[r] = counts[r]
+	}
+	return nil
 }

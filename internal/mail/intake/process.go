@@ -161,6 +161,11 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 			return err
 		}
 		cache.known.ok = true
+		if !isolate {
+			if err := cache.autoCounts(ctx, tx, ins, p.now().Add(-time.Hour)); err != nil {
+				return err
+			}
+		}
 		for _, in := range ins {
 			in.reset()
 			if isTaken[in.base.UID] {
@@ -343,7 +348,9 @@ func prepareAll(ins []*incoming) {
 type batchCache struct {
 	rules map[int64][]route.Rule
 	orgs  map[int64]desk.Organisation
-	// services, queues and queueIDs serve cachedTx.
+	// services, queues, queueIDs, offices and auto serve cachedTx.
+	offices  map[string][]route.Office
+	auto     map[string]int
 	services map[codeKey]desk.Service
 	queues   map[codeKey]desk.Queue
 	queueIDs map[int64]desk.Queue
@@ -405,6 +412,7 @@ func (c *batchCache) reset() {
 	c.rules, c.orgs, c.addrs, c.own = map[int64][]route.Rule{}, map[int64]desk.Organisation{}, nil, nil
 	c.services, c.queues, c.queueIDs = map[codeKey]desk.Service{}, map[codeKey]desk.Queue{}, map[int64]desk.Queue{}
 	c.known.ok, c.known.in, c.known.out = false, nil, nil
+	c.offices, c.auto = map[string][]route.Office{}, nil
 }
 
 func (c *batchCache) org(ctx context.Context, tx mailbox.Tx, id int64) (desk.Organisation, error) {

@@ -89,6 +89,9 @@ type Tx interface {
 	SetOutboundState(ctx context.Context, id int64, state OutState, lastError string) error
 	// CountAuto counts automatic messages to an address created since.
 	CountAuto(ctx context.Context, rcpt string, since time.Time) (int, error)
+	// CountAutoMany is CountAuto for several addresses at once (a batch's
+	// senders); addresses with none are absent from the map.
+	CountAutoMany(ctx context.Context, rcpts []string, since time.Time) (map[string]int, error)
 	// LastOutbound returns the latest outbox message of a kind for a ticket.
 	LastOutbound(ctx context.Context, ticketID int64, kind string) (Outbound, error)
 
