@@ -15,7 +15,9 @@ import (
 // from memory after the first time: on PostgreSQL each is a round trip.
 // Within one transaction they can only change through this transaction,
 // and the batch never changes them. The cache lives as long as one attempt
-// of the transaction (batchCache.reset).
+// of the transaction (batchCache.reset). Code that type-asserts the
+// transaction to more than mailbox.Tx must be given the store's own (as
+// the transition guard is, in apply).
 type cachedTx struct {
 	mailbox.Tx
 	c *batchCache

@@ -260,7 +260,11 @@ func (p *Processor) apply(ctx context.Context, dtx desk.Tx, in *incoming, cache 
 	if p.guard != nil {
 		// Only the guard: afterCreate hooks open their own transactions
 		// and run after this one commits (see IngestBatch).
-		in.d.SetHooks(p.guard)
+		// The guard gets the store's own transaction: it may need more
+		// of it than the mail view (the workflow's phases).
+		in.d.SetHooks(func(ctx context.Context, _ desk.Tx, t desk.Ticket, to desk.Status) error {
+			return p.guard(ctx, dtx, t, to)
+		})
 	}
 	if err := in.process(ctx); err != nil {
 		return err
