@@ -112,10 +112,10 @@ func testScenario1Acronym(t *testing.T, e *env) {
 	}
 	// Every message is marked seen on the server, none twice.
 	// \Seen is set after each commit: allow it a moment.
-	seen, unseen := e.imap.Seen(t)
+	seen, unseen := e.seen()
 	for deadline := time.Now().Add(5 * time.Second); (len(unseen) != 0 || len(seen) != 4) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		seen, unseen = e.imap.Seen(t)
+		seen, unseen = e.seen()
 	}
 	if len(unseen) != 0 || len(seen) != 4 {
 		t.Errorf("seen %v unseen %v", seen, unseen)
