@@ -170,7 +170,11 @@ func mailboxList(ctx context.Context, env *Env, args []string) error {
 		}
 		imapURL := mb.IMAP
 		imapURL.Folder = firstNonEmptyString(mb.Folder, imapURL.Folder)
-		fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", mb.Address, orgs[mb.OrgID], mb.PEC, imapURL, mb.SMTP, last, status)
+		imapShown := imapURL.String()
+		if mb.MoveTo != "" {
+			imapShown += " → " + mb.MoveTo
+		}
+		fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", mb.Address, orgs[mb.OrgID], mb.PEC, imapShown, mb.SMTP, last, status)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -57,7 +57,7 @@ func TestMailboxCommand(t *testing.T) {
 		t.Fatalf("moving to the folder read: %v", err)
 	}
 	_, out, _ = mailboxCmd(t, "list", "--data", data)
-	if !strings.Contains(out, ":***@127.0.0.1:1143/Desk") || !strings.Contains(out, "true") {
+	if !strings.Contains(out, ":***@127.0.0.1:1143/Desk → Desk/Elaborati") || !strings.Contains(out, "true") {
 		t.Fatalf("after update:\n%s", out)
 	}
 	// Bad URLs are refused without repeating the password.
