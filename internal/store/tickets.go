@@ -553,7 +553,10 @@ func (db *DB) yearSequence(ctx context.Context, year int) (string, error) {
 	}
 	db.ddlMu.Lock()
 	defer db.ddlMu.Unlock()
-	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) {
+	// IF NOT EXISTS is not safe against another process creating it at
+	// the same moment: that one's creation shows as a unique violation or
+	// as "relation already exists" (42P07).
+	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) && !isDuplicateTable(err) {
 		return "", fmt.Errorf("create %s: %w", seq, err)
 	}
 	db.seqs.Store(year, true)
