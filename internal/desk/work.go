@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // NewMessage is a reply, note or incoming message.
@@ -183,6 +184,8 @@ type Changes struct {
 	Subject  *string
 	// Tags replaces the ticket's tag set (see NormTags).
 	Tags *[]string
+	// Protocol is the protocol-register number ("" clears it).
+	Protocol *string
 }
 
 // Update changes ticket fields, recording each change in the history.
@@ -198,6 +201,13 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 		var err error
 		if tags, err = NormTags(*c.Tags); err != nil {
 			return Ticket{}, err
+		}
+	}
+	var protocol string
+	if c.Protocol != nil {
+		protocol = cleanLine(*c.Protocol)
+		if utf8.RuneCountInString(protocol) > MaxProtocol {
+			return Ticket{}, FieldError("protocol", "protocol number longer than %d characters", MaxProtocol)
 		}
 	}
 	var subject string
@@ -267,9 +277,24 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 			t.ServiceID = id
 			evs = append(evs, Event{Field: "service", Old: prev.ServiceCode, New: *c.Service})
 		}
+		if c.Protocol != nil {
+			old, err := tx.TicketProtocol(ctx, prev.ID)
+			if err != nil {
+				return nil, err
+			}
+			if protocol != old {
+				if err := tx.SetTicketProtocol(ctx, prev.ID, protocol, now); err != nil {
+					return nil, err
+				}
+				evs = append(evs, Event{Field: "protocol", Old: old, New: protocol})
+			}
+		}
 		return evs, nil
 	})
 }
+
+// MaxProtocol bounds a protocol number.
+const MaxProtocol = 100
 
 // Escalate moves a ticket to second-level support, recording why.
 func (d *Desk) Escalate(ctx context.Context, a Actor, number, reason string) (Ticket, error) {
@@ -338,6 +363,9 @@ func (d *Desk) mutateTx(ctx context.Context, a Actor, number string, fn mutation
 		if err != nil {
 			return err
 		}
+		if out.Protocol, err = tx.TicketProtocol(ctx, prev.ID); err != nil {
+			return err
+		}
 		return d.statusHook(ctx, tx, prev, out)
 	})
 	if err != nil {
@@ -363,6 +391,9 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 	err := d.store.View(ctx, func(tx Tx) error {
 		t, err := d.visibleTicket(ctx, tx, a, number)
 		if err != nil {
+			return err
+		}
+		if t.Protocol, err = tx.TicketProtocol(ctx, t.ID); err != nil {
 			return err
 		}
 		tl.Ticket = t
