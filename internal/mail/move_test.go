@@ -66,3 +66,43 @@ func TestMoveProcessed(t *testing.T) {
 		})
 	}
 }
+
+// TestMoveAfterSeen: messages taken and marked seen but not yet moved (the
+// process stopped in between, or the folder for processed mail was set
+// afterwards) are moved on the next read, and not taken twice.
+func TestMoveAfterSeen(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite)
+	for i := 0; i < 3; i++ {
+		e.deliver(mailtest.Message(requester, mail.NationalDeskAddress, fmt.Sprintf("BDNA - richiesta %d", i), "Testo."))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if seen, unseen := e.imap.Seen(t); len(seen) == 3 && len(unseen) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("messages not marked seen")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var err error
+	e.mb, _, err = mail.SaveMailbox(e.ctx, e.db, e.mail.Sealer, mail.MailboxInput{Address: mail.NationalDeskAddress,
+		IMAP: e.imap.URL(), SMTP: e.smtp.URL(), MoveTo: "Elaborati"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline = time.Now().Add(10 * time.Second); ; {
+		inSeen, inUnseen := e.imap.Seen(t)
+		seen, _ := e.imap.SeenIn(t, "Elaborati")
+		if len(inSeen)+len(inUnseen) == 0 && len(seen) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INBOX holds %d messages, Elaborati %d seen; want 0 and 3", len(inSeen)+len(inUnseen), len(seen))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := e.countTickets(); n != 3 {
+		t.Fatalf("%d tickets, want 3", n)
+	}
+}

@@ -531,7 +531,15 @@ func (j *Job) ingested(ctx context.Context, mb mailbox.Mailbox, uid uint32, res 
 // sync takes the messages waiting in the folder and returns how many it
 // processed.
 func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidity uint32, watermark *uint32, attempts map[uint32]int) (int, error) {
-	uids, err := conn.Search(ctx, *watermark)
+	// With a folder for processed mail, whatever is still in the folder
+	// read is either new or taken but not yet moved (a crash between
+	// \Seen and the move): look at all of it, not only at the unseen
+	// messages and those above the watermark.
+	after := *watermark
+	if mb.MoveTo != "" {
+		after = 0
+	}
+	uids, err := conn.Search(ctx, after)
 	if err != nil || len(uids) == 0 {
 		return 0, err
 	}
