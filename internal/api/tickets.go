@@ -215,8 +215,8 @@ type updateIn struct {
 	Team     *string `json:"team"`
 	Subject  *string `json:"subject"`
 	// Tags replaces the whole tag set.
-	Tags *[]string `json:"tags"`
-	Protocol *string `json:"protocol"`
+	Tags     *[]string `json:"tags"`
+	Protocol *string   `json:"protocol"`
 }
 
 func (a *API) updateTicket(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
