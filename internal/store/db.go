@@ -5,7 +5,10 @@
 //
 // On SQLite all writes go through one connection and one goroutine that
 // batches concurrent Update calls into a single transaction (group commit),
-// each call isolated by a savepoint; reads use a separate pool.
+// each call isolated by a savepoint; reads use a separate pool. On
+// PostgreSQL, writes that ask for it (UpdateGrouped: new tickets) are
+// grouped too (pgbatch.go). Views read organisations, queues and services
+// from memory (catcache.go).
 package store
 
 import (
@@ -41,8 +44,11 @@ type Config struct {
 	URL string
 	// DataDir holds sportello.db when URL is empty.
 	DataDir string
-	// MaxBatch bounds group commit on SQLite (default 256).
+	// MaxBatch bounds a group commit (default 256).
 	MaxBatch int
+	// GroupWorkers is the number of PostgreSQL connections committing
+	// grouped writes (UpdateGrouped) concurrently (default 4).
+	GroupWorkers int
 	// NoMigrate skips migrations at open (for migration tests).
 	NoMigrate bool
 }
@@ -55,12 +61,16 @@ type DB struct {
 	path    string
 
 	writes   chan *writeReq
+	pgWrites chan *writeReq // PostgreSQL grouped writes (pgbatch.go)
 	maxBatch int
 	wg       sync.WaitGroup
 	closing  chan struct{}
 	once     sync.Once
 
 	stats Stats
+
+	// cat caches organisations, queues and services for reads (catcache.go).
+	cat catCache
 
 	// PostgreSQL only: a one-connection pool for DDL run outside callers'
 	// transactions, and the ticket sequences known to exist.
@@ -158,6 +168,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.writes = make(chan *writeReq, 1024)
 		db.wg.Add(1)
 		go db.committer()
+	} else {
+		workers := cfg.GroupWorkers
+		if workers <= 0 {
+			workers = 4
+		}
+		db.pgWrites = make(chan *writeReq, 1024)
+		for i := 0; i < workers; i++ {
+			db.wg.Add(1)
+			go db.pgCommitter()
+		}
 	}
 	return db, nil
 }
@@ -196,6 +216,9 @@ func (db *DB) Close() error {
 		close(db.closing)
 		if db.writes != nil {
 			close(db.writes)
+		}
+		if db.pgWrites != nil {
+			close(db.pgWrites)
 		}
 	})
 	db.wg.Wait()

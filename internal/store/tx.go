@@ -35,8 +35,11 @@ type q struct {
 	conn *sql.Conn
 	// counts holds counter changes until flushCounts.
 	counts map[countKey]int
-	// batch is the SQLite group-commit batch this call belongs to.
+	// batch is the group-commit batch this call belongs to.
 	batch *batchState
+	// catalogChanged is set when this write transaction wrote
+	// organisations, queues or services (catcache.go).
+	catalogChanged bool
 }
 
 var _ desk.Tx = (*q)(nil)
@@ -45,12 +48,18 @@ var _ desk.Tx = (*q)(nil)
 func (t *q) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 
 func (t *q) runAfter() {
+	if t.catalogChanged {
+		t.db.cat.invalidate()
+	}
 	for _, fn := range t.after {
 		fn()
 	}
 }
 
 func (t *q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.write {
+		t.noteWrite(query)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -58,6 +67,9 @@ func (t *q) exec(ctx context.Context, query string, args ...any) (sql.Result, er
 }
 
 func (t *q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.write {
+		t.noteWrite(query)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -65,6 +77,9 @@ func (t *q) query(ctx context.Context, query string, args ...any) (*sql.Rows, er
 }
 
 func (t *q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.write {
+		t.noteWrite(query)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -180,13 +195,17 @@ func (t *q) CreateOrg(ctx context.Context, o *desk.Organisation) error {
 }
 
 func (t *q) OrgByID(ctx context.Context, id int64) (desk.Organisation, error) {
-	o, err := scanOrg(t.row(ctx, "SELECT "+orgCols+" FROM orgs WHERE id = $1", id))
-	return o, notFound(err, "organisation")
+	return cached(t, catKey{kind: catOrgID, id: id}, func() (desk.Organisation, error) {
+		o, err := scanOrg(t.row(ctx, "SELECT "+orgCols+" FROM orgs WHERE id = $1", id))
+		return o, notFound(err, "organisation")
+	})
 }
 
 func (t *q) OrgByCode(ctx context.Context, code string) (desk.Organisation, error) {
-	o, err := scanOrg(t.row(ctx, "SELECT "+orgCols+" FROM orgs WHERE code = $1", code))
-	return o, notFound(err, "organisation "+code)
+	return cached(t, catKey{kind: catOrgCode, code: code}, func() (desk.Organisation, error) {
+		o, err := scanOrg(t.row(ctx, "SELECT "+orgCols+" FROM orgs WHERE code = $1", code))
+		return o, notFound(err, "organisation "+code)
+	})
 }
 
 func (t *q) Orgs(ctx context.Context) ([]desk.Organisation, error) {
@@ -341,13 +360,17 @@ func (t *q) CreateQueue(ctx context.Context, x *desk.Queue) error {
 }
 
 func (t *q) QueueByID(ctx context.Context, id int64) (desk.Queue, error) {
-	x, err := scanQueue(t.row(ctx, "SELECT id, org_id, code, name FROM queues WHERE id = $1", id))
-	return x, notFound(err, "queue")
+	return cached(t, catKey{kind: catQueueID, id: id}, func() (desk.Queue, error) {
+		x, err := scanQueue(t.row(ctx, "SELECT id, org_id, code, name FROM queues WHERE id = $1", id))
+		return x, notFound(err, "queue")
+	})
 }
 
 func (t *q) QueueByCode(ctx context.Context, orgID int64, code string) (desk.Queue, error) {
-	x, err := scanQueue(t.row(ctx, "SELECT id, org_id, code, name FROM queues WHERE org_id = $1 AND code = $2", orgID, code))
-	return x, notFound(err, "queue "+code)
+	return cached(t, catKey{kind: catQueueCode, org: orgID, code: code}, func() (desk.Queue, error) {
+		x, err := scanQueue(t.row(ctx, "SELECT id, org_id, code, name FROM queues WHERE org_id = $1 AND code = $2", orgID, code))
+		return x, notFound(err, "queue "+code)
+	})
 }
 
 func (t *q) Queues(ctx context.Context, orgID int64) ([]desk.Queue, error) {
@@ -380,13 +403,17 @@ func (t *q) UpdateService(ctx context.Context, s *desk.Service) error {
 }
 
 func (t *q) ServiceByID(ctx context.Context, id int64) (desk.Service, error) {
-	s, err := scanService(t.row(ctx, "SELECT "+serviceCols+" FROM services WHERE id = $1", id))
-	return s, notFound(err, "service")
+	return cached(t, catKey{kind: catServiceID, id: id}, func() (desk.Service, error) {
+		s, err := scanService(t.row(ctx, "SELECT "+serviceCols+" FROM services WHERE id = $1", id))
+		return s, notFound(err, "service")
+	})
 }
 
 func (t *q) ServiceByCode(ctx context.Context, orgID int64, code string) (desk.Service, error) {
-	s, err := scanService(t.row(ctx, "SELECT "+serviceCols+" FROM services WHERE org_id = $1 AND code = $2", orgID, code))
-	return s, notFound(err, "service "+code)
+	return cached(t, catKey{kind: catServiceCode, org: orgID, code: code}, func() (desk.Service, error) {
+		s, err := scanService(t.row(ctx, "SELECT "+serviceCols+" FROM services WHERE org_id = $1 AND code = $2", orgID, code))
+		return s, notFound(err, "service "+code)
+	})
 }
 
 func (t *q) Services(ctx context.Context, orgID int64) ([]desk.Service, error) {
