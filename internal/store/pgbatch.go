@@ -29,10 +29,10 @@ var _ desk.GroupCommitter = (*DB)(nil)
 
 // UpdateGrouped runs fn in a write transaction shared with concurrent
 // grouped calls (see desk.GroupCommitter). On SQLite every Update is
-// grouped already.
+// batched already; grouped calls there also share one savepoint.
 func (db *DB) UpdateGrouped(ctx context.Context, fn func(desk.Tx) error) error {
-	if db.dialect != Postgres || db.pgWrites == nil {
-		return db.Update(ctx, fn)
+	if db.dialect != Postgres {
+		return db.sqliteUpdate(ctx, fn, true)
 	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {

@@ -87,10 +87,10 @@ func (t *q) row(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 // stmt returns a prepared statement from the cache, on SQLite where
-// preparing is a large part of a small statement's cost: writes prepare
-// once per group-commit batch, readers once per connection (pgx caches
-// prepared statements on PostgreSQL by itself). Queries built dynamically
-// (ticket lists, people lookup) bypass it.
+// preparing is a large part of a small statement's cost: the writer and
+// each reader prepare a statement once per connection (see writerStmt;
+// pgx caches prepared statements on PostgreSQL by itself). Queries built
+// dynamically (ticket lists, people lookup) bypass it.
 func (t *q) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.stmts == nil {
 		return nil
@@ -101,14 +101,16 @@ func (t *q) stmt(ctx context.Context, query string) *sql.Stmt {
 	var st *sql.Stmt
 	var err error
 	if t.tx != nil {
-		st, err = t.tx.PrepareContext(ctx, t.db.rebind(query))
+		st, err = t.db.writerStmt(ctx, t.tx, t.stmts, query)
 	} else if t.conn != nil {
 		st, err = t.conn.PrepareContext(ctx, t.db.rebind(query))
 	}
 	if err != nil || st == nil {
 		return nil // let the plain path report the error
 	}
-	t.stmts[query] = st
+	if t.tx == nil {
+		t.stmts[query] = st
+	}
 	return st
 }
 
