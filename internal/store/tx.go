@@ -37,6 +37,9 @@ type q struct {
 	counts map[countKey]int
 	// batch is the group-commit batch this call belongs to.
 	batch *batchState
+	// fts holds search documents of new tickets until the batch writes
+	// them (ftsdefer.go).
+	fts []searchDoc
 	// catalogChanged is set when this write transaction wrote
 	// organisations, queues or services (catcache.go).
 	catalogChanged bool
