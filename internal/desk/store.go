@@ -104,6 +104,10 @@ type Tx interface {
 
 	InsertLink(ctx context.Context, l Link) error
 	Links(ctx context.Context, ticketID int64) ([]Link, error)
+
+	// Audit log (append-only).
+	InsertAudit(ctx context.Context, e *AuditEntry) error
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.
