@@ -70,9 +70,6 @@ type DB struct {
 
 	stats Stats
 
-	// cat caches organisations, queues and services for reads (catcache.go).
-	cat catCache
-
 	// PostgreSQL only: a one-connection pool for DDL run outside callers'
 	// transactions, and the ticket sequences known to exist.
 	ddl   *sql.DB
@@ -88,6 +85,9 @@ type DB struct {
 	readers  chan *readerConn
 	readerMu sync.Mutex
 	nReaders int
+
+	// cat caches organisations, queues and services for reads (catcache.go).
+	cat catCache
 }
 
 // Stats are counters exported as metrics.
@@ -462,8 +462,8 @@ func (db *DB) runBatch(batch []*writeReq) {
 		return
 	}
 	single := len(batch) == 1
-	stmts := map[string]*sql.Stmt{} // this transaction's, closed with it
-	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
+	stmts := map[string]*sql.Stmt{} // closed with the transaction
+	b := newBatchState()
 	// runOne runs call i in its own savepoint (none when it is alone in
 	// the batch); an error returned means the transaction is unusable.
 	runOne := func(i int) error {
@@ -598,6 +598,12 @@ type batchState struct {
 	counts map[countKey]int
 	seqs   map[int]int64 // year → last number allocated in this batch
 	fts    []searchDoc   // new tickets' search documents (ftsdefer.go)
+}
+
+// newBatchState starts the shared state of a batch (SQLite) or group
+// (PostgreSQL, pgbatch.go).
+func newBatchState() *batchState {
+	return &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
 }
 
 // merge adds a successful call's counter changes to the batch.

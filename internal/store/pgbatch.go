@@ -124,7 +124,7 @@ func (db *DB) tryPGBatch(batch []*writeReq) ([]*q, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
+	b := newBatchState()
 	queriers := make([]*q, len(batch))
 	for i, r := range batch {
 		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, batch: b}

@@ -35,7 +35,7 @@ type q struct {
 	conn *sql.Conn
 	// counts holds counter changes until flushCounts.
 	counts map[countKey]int
-	// batch is the group-commit batch this call belongs to.
+	// batch is the SQLite group-commit batch this call belongs to.
 	batch *batchState
 	// fts holds search documents of new tickets until the batch writes
 	// them (ftsdefer.go).
