@@ -4,7 +4,8 @@ import "context"
 
 // GroupCommitter is implemented by stores that can commit the short,
 // independent writes of concurrent callers together, in one transaction
-// (package store does on PostgreSQL; on SQLite every Update is grouped).
+// and without isolating each call (package store: one transaction per
+// group on PostgreSQL, one savepoint per group inside the SQLite batch).
 // fn gets the same guarantees as with Update: its writes are atomic, and
 // its in-transaction hooks commit or roll back with them. fn may be run
 // more than once (when a group fails, its calls are run again one by one),
