@@ -56,7 +56,7 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 		searchVal = ", " + tsvectorSQL("$23", "$24")
 		args = append(args, strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "))
 	}
-	id, err := t.insert(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
+	id, err := t.insertRowid(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
 		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at`+searchCol+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`+searchVal+`)`, args...)
@@ -403,7 +403,7 @@ func scanMessage(r interface{ Scan(...any) error }) (desk.Message, error) {
 }
 
 func (t *q) InsertMessage(ctx context.Context, m *desk.Message) error {
-	id, err := t.insert(ctx, `INSERT INTO messages (ticket_id, kind, author_id, author_name, author_email, body, channel, internal, created_at)
+	id, err := t.insertRowid(ctx, `INSERT INTO messages (ticket_id, kind, author_id, author_name, author_email, body, channel, internal, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		m.TicketID, string(m.Kind), nullID(m.AuthorID), m.AuthorName, m.AuthorEmail, m.Body, string(m.Channel), m.Internal, us(m.Created))
 	m.ID = id
@@ -432,7 +432,7 @@ func (t *q) MoveMessages(ctx context.Context, from, to int64) error {
 func (t *q) InsertEvents(ctx context.Context, evs []desk.Event) error {
 	for i := range evs {
 		e := &evs[i]
-		id, err := t.insert(ctx, "INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $2, $3, $4, $5, $6)",
+		id, err := t.insertRowid(ctx, "INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $2, $3, $4, $5, $6)",
 			e.TicketID, nullID(e.ActorID), us(e.At), e.Field, e.Old, e.New)
 		if err != nil {
 			return err
