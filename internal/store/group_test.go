@@ -123,6 +123,34 @@ func TestGroupedCallsFailAlone(t *testing.T) {
 			if batches, calls := db.BatchStats(); batches-batches0 != 2 || calls-calls0 != n+1 {
 				t.Errorf("%d calls in %d groups, want %d in 2", calls-calls0, batches-batches0, n+1)
 			}
+
+			// A group where the only failure is a refusal after writing,
+			// with no failed statement to abort the transaction.
+			release = holdCommitter(t, db)
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					errs[i] = db.UpdateGrouped(ctx, func(tx desk.Tx) error {
+						if err := tx.SetSetting(ctx, fmt.Sprintf("r%d", i), "v"); err != nil {
+							return err
+						}
+						if i == 2 {
+							return refused
+						}
+						return nil
+					})
+				}(i)
+			}
+			waitQueued(t, db, 4)
+			release()
+			wg.Wait()
+			for i := 0; i < 4; i++ {
+				_, got := settingOf(t, db, fmt.Sprintf("r%d", i))
+				if want := i != 2; got != want || (errs[i] == nil) != want {
+					t.Errorf("second group, call %d: err %v, setting kept %v", i, errs[i], got)
+				}
+			}
 		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -96,9 +97,11 @@ func (db *DB) runPGBatch(batch []*writeReq) {
 	queriers, err := db.tryPGBatch(live)
 	if err != nil {
 		var pgErr *pgconn.PgError
-		if errors.Is(err, errCommitUnknown) && !errors.As(err, &pgErr) {
+		if errors.Is(err, errCommitUnknown) && !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxCommitRollback) {
 			// The connection failed during COMMIT: the group may have
 			// committed, so running the calls again could do them twice.
+			// (A server's error, or COMMIT answered by ROLLBACK, means
+			// nothing was kept.)
 			for _, r := range live {
 				r.done <- err
 			}
