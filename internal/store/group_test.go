@@ -320,3 +320,54 @@ func TestCatalogReadsSeeOwnChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchDocRebuiltInSameTransaction registers a ticket and rebuilds
+// its search document in the same transaction (as the bulk writer and
+// mail intake do): the ticket is found once, by its subject and by the
+// message added.
+func TestSearchDocRebuiltInSameTransaction(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			db := openOneWorker(t, engine)
+			storetest.NewDesk(t, db, nil)
+			ctx := context.Background()
+			err := db.Update(ctx, func(tx desk.Tx) error {
+				org, err := desk.DefaultOrg(ctx, tx)
+				if err != nil {
+					return err
+				}
+				queue, err := tx.QueueByCode(ctx, org.ID, desk.DefaultTriage)
+				if err != nil {
+					return err
+				}
+				now := time.Now().UTC().Truncate(time.Microsecond)
+				k := desk.Ticket{OrgID: org.ID, QueueID: queue.ID, Subject: "Scanner inceppato", Status: desk.StatusNew, Priority: desk.PriorityNormal,
+					Channel: desk.ChannelEmail, Level: desk.LevelFirst, Created: now, Updated: now}
+				if err := tx.InsertNewTicket(ctx, &k, desk.Event{At: now, Field: "created", New: "email"}); err != nil {
+					return err
+				}
+				if err := tx.InsertMessage(ctx, &desk.Message{TicketID: k.ID, Kind: desk.MessageReply, Body: "Trovata una graffetta nel rullo.",
+					Channel: desk.ChannelEmail, Created: now}); err != nil {
+					return err
+				}
+				return tx.Reindex(ctx, k.ID)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, word := range []string{"scanner", "graffetta"} {
+				var found []desk.Ticket
+				if err := db.View(ctx, func(tx desk.Tx) error {
+					var err error
+					found, err = tx.Tickets(ctx, desk.TicketQuery{Text: word, Limit: 10})
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if len(found) != 1 {
+					t.Errorf("%q found %d tickets, want 1", word, len(found))
+				}
+			}
+		})
+	}
+}
