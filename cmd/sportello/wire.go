@@ -36,9 +36,13 @@ func wire(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Mount(transparency.Base, tr)
+	ma, err := mail.NewAdmin(a.Desk, a.Key)
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow,
-		PEC: a.PEC})
+		PEC: a.PEC, Mail: ma, Catalogue: a.Workflow})
 	if err != nil {
 		return err
 	}

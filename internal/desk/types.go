@@ -176,6 +176,9 @@ type Ticket struct {
 	QueueCode, QueueName     string
 	AssigneeEmail            string
 	AssigneeName             string
+	// Fields are the values of the service's own fields; filled by the
+	// desk's single-ticket reads (Ticket, Timeline), not by lists.
+	Fields []FieldValue
 	// Protocol is the number the ticket was registered under in the
 	// organisation's protocol register; filled by Desk.Ticket, Timeline
 	// and Update (not in lists).

@@ -380,6 +380,9 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 		if err != nil {
 			return err
 		}
+		if t.Fields, err = tx.TicketFields(ctx, t.ID); err != nil {
+			return err
+		}
 		if t.Protocol, err = tx.TicketProtocol(ctx, t.ID); err != nil {
 			return err
 		}

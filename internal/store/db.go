@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -63,12 +64,17 @@ type DB struct {
 
 	writes   chan *writeReq
 	pgWrites chan *writeReq // PostgreSQL grouped writes (pgbatch.go)
+	groupSeq atomic.Int64   // numbers PostgreSQL groups (pgbatch.go)
 	maxBatch int
 	wg       sync.WaitGroup
 	closing  chan struct{}
 	once     sync.Once
 
 	stats Stats
+
+	// statsSchema caches whether the dashboard aggregates of migration
+	// 0090 exist (0 unknown, 1 yes, 2 no: a database not migrated yet).
+	statsSchema atomic.Int32
 
 	// PostgreSQL only: a one-connection pool for DDL run outside callers'
 	// transactions, and the ticket sequences known to exist.
@@ -597,13 +603,15 @@ func (db *DB) runGrouped(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.
 type batchState struct {
 	counts map[countKey]int
 	seqs   map[int]int64 // year → last number allocated in this batch
+	sd     *statsDelta   // dashboard aggregates (stats.go)
 	fts    []searchDoc   // new tickets' search documents (ftsdefer.go)
 }
 
 // newBatchState starts the shared state of a batch (SQLite) or group
 // (PostgreSQL, pgbatch.go).
 func newBatchState() *batchState {
-	return &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
+	return &batchState{counts: map[countKey]int{}, seqs: map[int]int64{},
+		sd: &statsDelta{open: map[openKey]int64{}, days: map[dayKey]dayDelta{}}}
 }
 
 // merge adds a successful call's counter changes to the batch.
@@ -613,12 +621,14 @@ func (b *batchState) merge(t *q) {
 		b.counts[k] += d
 	}
 	t.counts = nil
+	mergeStats(b.sd, t.sd)
+	t.sd = nil
 	b.fts, t.fts = append(b.fts, t.fts...), nil
 }
 
 // flush writes the batch's counters and ticket number counters.
 func (b *batchState) flush(ctx context.Context, t *q) error {
-	t.counts = b.counts
+	t.counts, t.sd = b.counts, b.sd
 	if err := t.flushCounts(ctx); err != nil {
 		return err
 	}

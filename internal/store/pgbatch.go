@@ -137,6 +137,7 @@ func (db *DB) tryPGBatch(batch []*writeReq) ([]*q, error) {
 		}
 		b.merge(queriers[i])
 	}
+	b.reshard(db.groupSeq.Add(1))
 	flush := &q{db: db, x: tx, tx: tx, write: true}
 	if err := b.flush(ctx, flush); err != nil {
 		_ = tx.Rollback()
@@ -160,4 +161,33 @@ func (db *DB) runAlone(batch []*writeReq) {
 		}(r)
 	}
 	wg.Wait()
+}
+
+// reshard moves a group's counter and dashboard changes to one shard
+// chosen per group, so that groups committing at the same time (several
+// committers, several processes) update different rows instead of waiting
+// for each other, and each group writes as few rows as possible.
+func (b *batchState) reshard(n int64) {
+	counts := make(map[countKey]int, len(b.counts))
+	for k, d := range b.counts {
+		k.shard = n % counterShards
+		counts[k] += d
+	}
+	b.counts = counts
+	if b.sd == nil {
+		return
+	}
+	open := make(map[openKey]int64, len(b.sd.open))
+	for k, d := range b.sd.open {
+		k.shard = n % statShards
+		open[k] += d
+	}
+	days := make(map[dayKey]dayDelta, len(b.sd.days))
+	for k, d := range b.sd.days {
+		k.shard = n % statShards
+		cur := days[k]
+		cur.add(d)
+		days[k] = cur
+	}
+	b.sd.open, b.sd.days = open, days
 }

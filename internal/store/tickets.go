@@ -65,6 +65,7 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 	}
 	k.ID = id
 	t.count(k, 1)
+	t.statInsert(k)
 	return nil
 }
 
@@ -111,8 +112,9 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 		return conflict(err, "ticket number is taken")
 	}
 	if t.batch != nil {
-		t.count(k, 1)
+		t.count(k, 1) // queue and view counters, summed by the group
 	}
+	t.statInsert(k)
 	return nil
 }
 
@@ -124,7 +126,7 @@ var insertNewPGTicket = `WITH n AS (SELECT nextval($1::regclass) AS v),
 		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
 			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `
 		FROM n
-		RETURNING id, number, org_id, queue_id, status),
+		RETURNING id, number, org_id, queue_id, status, service_id, assignee_id),
 	ev AS (
 		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
 		SELECT id, $26, $27, $28, '', $29 FROM tk)`
@@ -134,7 +136,11 @@ var (
 	ct AS (
 		INSERT INTO ticket_counts (org_id, queue_id, status, shard, n)
 		SELECT org_id, queue_id, status, id % ` + fmt.Sprint(counterShards) + `, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n)
+		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n),
+	cv AS (
+		INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n)
+		SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, id % ` + fmt.Sprint(counterShards) + `, 1 FROM tk
+		ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n)
 	SELECT id, number FROM tk`
 	insertNewPGGroupedSQL = insertNewPGTicket + `
 	SELECT id, number FROM tk`
@@ -153,11 +159,14 @@ func clip(s string) string {
 	return s
 }
 
-// countKey identifies one maintained counter row.
+// countKey identifies one maintained counter row of ticket_view_counts
+// (organisation, queue, service, assignee, status); the row of
+// ticket_counts is the same key without service and assignee.
 type countKey struct {
-	org, queue int64
-	status     desk.Status
-	shard      int64
+	org, queue        int64
+	service, assignee int64
+	status            desk.Status
+	shard             int64
 }
 
 // count records a counter change, applied by flushCounts just before the
@@ -167,38 +176,66 @@ func (t *q) count(k *desk.Ticket, delta int) {
 	if t.counts == nil {
 		t.counts = map[countKey]int{}
 	}
-	t.counts[countKey{k.OrgID, k.QueueID, k.Status, k.ID % counterShards}] += delta
+	t.counts[countKey{org: k.OrgID, queue: k.QueueID, service: k.ServiceID, assignee: k.AssigneeID, status: k.Status, shard: k.ID % counterShards}] += delta
 }
 
 func (t *q) flushCounts(ctx context.Context) error {
-	keys := make([]countKey, 0, len(t.counts))
+	// The queue counters (ticket_counts) first, then the view counters,
+	// each in a fixed order, so that PostgreSQL transactions lock counter
+	// rows in the same order.
+	queue := map[countKey]int{}
+	var keys []countKey
 	for k, d := range t.counts {
+		if d == 0 {
+			continue
+		}
+		keys = append(keys, k)
+		qk := countKey{org: k.org, queue: k.queue, status: k.status, shard: k.shard}
+		queue[qk] += d
+	}
+	var qkeys []countKey
+	for k, d := range queue {
 		if d != 0 {
-			keys = append(keys, k)
+			qkeys = append(qkeys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.org != b.org {
-			return a.org < b.org
-		}
-		if a.queue != b.queue {
-			return a.queue < b.queue
-		}
-		if a.status != b.status {
-			return a.status < b.status
-		}
-		return a.shard < b.shard
-	})
-	for _, k := range keys {
+	sortKeys(qkeys)
+	sortKeys(keys)
+	for _, k := range qkeys {
 		if _, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
-			k.org, k.queue, string(k.status), k.shard, t.counts[k]); err != nil {
+			k.org, k.queue, string(k.status), k.shard, queue[k]); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		if _, err := t.exec(ctx, `INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n`,
+			k.org, k.queue, k.service, k.assignee, string(k.status), k.shard, t.counts[k]); err != nil {
 			return err
 		}
 	}
 	t.counts = nil
-	return nil
+	return t.flushStats(ctx)
+}
+
+func sortKeys(keys []countKey) {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		switch {
+		case a.org != b.org:
+			return a.org < b.org
+		case a.queue != b.queue:
+			return a.queue < b.queue
+		case a.service != b.service:
+			return a.service < b.service
+		case a.assignee != b.assignee:
+			return a.assignee < b.assignee
+		case a.status != b.status:
+			return a.status < b.status
+		}
+		return a.shard < b.shard
+	})
 }
 
 func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
@@ -211,10 +248,12 @@ func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 	if err != nil {
 		return err
 	}
-	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status {
+	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status ||
+		prev.ServiceID != k.ServiceID || prev.AssigneeID != k.AssigneeID {
 		t.count(prev, -1)
 		t.count(k, 1)
 	}
+	t.statUpdate(prev, k)
 	return nil
 }
 
@@ -320,8 +359,26 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if tq.Channel != "" {
 		where = append(where, "t.channel = "+arg(string(tq.Channel)))
 	}
-	if tq.Before != 0 {
-		where = append(where, idCol+" < "+arg(tq.Before))
+	if tq.Priority != "" {
+		where = append(where, "t.priority = "+arg(string(tq.Priority)))
+	}
+	order := idCol + " DESC"
+	switch tq.Order {
+	case desk.OrderOldest:
+		if tq.After != 0 {
+			where = append(where, idCol+" > "+arg(tq.After))
+		}
+		order = idCol
+	case desk.OrderUpdated:
+		if tq.Before != 0 {
+			u := arg(tq.BeforeUpdated)
+			where = append(where, "(t.updated_at < "+u+" OR (t.updated_at = "+u+" AND "+idCol+" < "+arg(tq.Before)+"))")
+		}
+		order = "t.updated_at DESC, " + idCol + " DESC"
+	default:
+		if tq.Before != 0 {
+			where = append(where, idCol+" < "+arg(tq.Before))
+		}
 	}
 	limit := tq.Limit
 	if limit <= 0 {
@@ -331,7 +388,7 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
+	query += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
 	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }

@@ -77,6 +77,11 @@ type Opts struct {
 	// PEC, when set, shows the PEC channel on the ticket page
 	// (certification data, evidence, delivery per recipient, alerts).
 	PEC api.PECService
+	// Mail administers mailboxes, routing rules, addresses and the office
+	// directory (*mail.Admin); Catalogue the services (*workflow.Engine).
+	// Optional: without them those administration pages say so.
+	Mail      MailAdmin
+	Catalogue CatalogueAdmin
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -120,6 +125,8 @@ type Web struct {
 	liveMax   time.Duration
 	rome      *time.Location
 	pec       api.PECService
+	mail      MailAdmin
+	catalogue CatalogueAdmin
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -142,7 +149,8 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC}
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
+		mail: o.Mail, catalogue: o.Catalogue}
 	if w.assets == nil {
 		a, err := static.New()
 		if err != nil {
@@ -263,6 +271,9 @@ func (w *Web) routes() {
 
 	// Agent workspace.
 	h("GET /operatore", staffOnly, w.workspace)
+	h("GET /operatore/approvazioni", staffOnly, w.approvals)
+	h("POST /operatore/viste", staffOnly, w.saveView)
+	h("POST /operatore/viste/{id}/elimina", staffOnly, w.deleteView)
 	h("GET /operatore/chiamata", staffOnly, w.callForm)
 	h("POST /operatore/chiamata", staffOnly, w.call)
 	h("GET /operatore/persone", staffOnly, w.people)
@@ -270,14 +281,20 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/messaggi", staffOnly, w.ticketMessage)
 	h("POST /operatore/ticket/{number}/stato", staffOnly, w.ticketStatus)
 	h("POST /operatore/ticket/{number}/campi", staffOnly, w.ticketFields)
+	h("POST /operatore/ticket/{number}/dati", staffOnly, w.ticketSetFields)
 	h("POST /operatore/ticket/{number}/assegna", staffOnly, w.ticketAssign)
 	h("POST /operatore/ticket/{number}/escala", staffOnly, w.ticketEscalate)
 	h("POST /operatore/ticket/{number}/collega", staffOnly, w.ticketLink)
 	h("POST /operatore/ticket/{number}/unisci", staffOnly, w.ticketMerge)
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
+	h("GET /operatore/ticket/{number}/posta/{id}", staffOnly, w.mailPage)
+	h("GET /operatore/ticket/{number}/posta/{id}/html", staffOnly, w.mailFrame)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
+
+	// Administration and dashboards (admin.go).
+	w.adminRoutes(h)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
