@@ -90,19 +90,19 @@ func (t *q) InsertNewTicket(ctx context.Context, k *desk.Ticket, created desk.Ev
 }
 
 // insertNewPG does on PostgreSQL in one statement (one round trip) what
-// SQLite does in several: number, ticket with its search vector, history
-// entry and counter. In a group commit the counter is left to the group,
-// which sums its calls' changes and writes them once.
+// SQLite does in several: number, ticket with its search vector and
+// history entry. Its counters are written by flushCounts just before the
+// commit, like every other counter change: updating them inside this
+// statement locked counter rows mid-transaction, in an order PostgreSQL
+// does not define (the statement's CTEs), which could deadlock with a
+// transaction flushing its counters in the usual order. In a group commit
+// they are summed with the group's other changes and written once.
 func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event, year int) error {
 	seq, err := t.db.yearSequence(ctx, year)
 	if err != nil {
 		return err
 	}
-	query := insertNewPGSQL
-	if t.batch != nil {
-		query = insertNewPGGroupedSQL
-	}
-	err = t.row(ctx, query,
+	err = t.row(ctx, insertNewPGSQL,
 		seq, fmt.Sprint(year), k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
@@ -111,14 +111,12 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 	if err != nil {
 		return conflict(err, "ticket number is taken")
 	}
-	if t.batch != nil {
-		t.count(k, 1) // queue and view counters, summed by the group
-	}
+	t.count(k, 1)
 	t.statInsert(k)
 	return nil
 }
 
-var insertNewPGTicket = `WITH n AS (SELECT nextval($1::regclass) AS v),
+var insertNewPGSQL = `WITH n AS (SELECT nextval($1::regclass) AS v),
 	tk AS (
 		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
@@ -126,25 +124,11 @@ var insertNewPGTicket = `WITH n AS (SELECT nextval($1::regclass) AS v),
 		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
 			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `
 		FROM n
-		RETURNING id, number, org_id, queue_id, status, service_id, assignee_id),
+		RETURNING id, number),
 	ev AS (
 		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
-		SELECT id, $26, $27, $28, '', $29 FROM tk)`
-
-var (
-	insertNewPGSQL = insertNewPGTicket + `,
-	ct AS (
-		INSERT INTO ticket_counts (org_id, queue_id, status, shard, n)
-		SELECT org_id, queue_id, status, id % ` + fmt.Sprint(counterShards) + `, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n),
-	cv AS (
-		INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n)
-		SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, id % ` + fmt.Sprint(counterShards) + `, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n)
+		SELECT id, $26, $27, $28, '', $29 FROM tk)
 	SELECT id, number FROM tk`
-	insertNewPGGroupedSQL = insertNewPGTicket + `
-	SELECT id, number FROM tk`
-)
 
 // tsvectorSQL is the PostgreSQL expression of a ticket's search vector:
 // subject weighted A, body B, Italian stemming over accent-folded words.
