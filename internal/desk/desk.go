@@ -134,6 +134,8 @@ type NewTicket struct {
 	Priority    Priority
 	Requester   Contact
 	Attachments []NewAttachment
+	// Tags label the ticket (see NormTags).
+	Tags []string
 	// Fields are values of the service's own fields, by code (see
 	// FieldValue and checkFields).
 	Fields map[string]string
@@ -199,6 +201,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	}
 	if !t.Priority.Valid() {
 		return Ticket{}, FieldError("priority", "unknown priority %q", in.Priority)
+	}
+	if t.Tags, err = NormTags(in.Tags); err != nil {
+		return Ticket{}, err
+	}
+	if len(t.Tags) > 0 && !a.System && !a.IsStaff() {
+		return Ticket{}, FieldError("tags", "only staff can tag tickets")
 	}
 	if a.Role == RoleRequester && !a.System && (t.Channel == ChannelPhone || t.Channel == ChannelInPerson) {
 		return Ticket{}, FieldError("channel", "requesters cannot register %s requests", t.Channel)
@@ -280,8 +288,10 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		case req.Email != "":
 			u := known
 			if u.ID == 0 {
+				// Not registered when read above: register now (a
+				// concurrent registration is found by createRequester).
 				var err error
-				if u, err = d.requesterByEmail(ctx, tx, org.ID, req, now); err != nil {
+				if u, err = d.createRequester(ctx, tx, org.ID, req, now); err != nil {
 					return err
 				}
 			}
@@ -372,17 +382,10 @@ func (d *Desk) orgFor(ctx context.Context, tx Tx, a Actor, code string) (Organis
 	return o, nil
 }
 
-// requesterByEmail finds a person by e-mail or registers them as a requester
-// of the organisation.
-func (d *Desk) requesterByEmail(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
-	u, err := tx.UserByEmail(ctx, c.Email)
-	if err == nil {
-		return u, nil
-	}
-	if !IsNotFound(err) {
-		return User{}, err
-	}
-	u = User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
+// createRequester registers a person as a requester of the organisation,
+// or returns the person registered meanwhile with that e-mail.
+func (d *Desk) createRequester(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
+	u := User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
 	if u.Name == "" {
 		u.Name = c.Email
 	}
@@ -462,6 +465,7 @@ type ListQuery struct {
 	MaxLimit  int
 	OnlyOpen  bool
 	Requester string // e-mail
+	Tag       string // tickets carrying this tag
 	// Order sorts the list (OrderNewest when empty); a cursor belongs to
 	// the order it was made in.
 	Order Order
@@ -503,6 +507,13 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 	}
 	if q.Channel != "" && !q.Channel.Valid() {
 		return Page{}, FieldError("channel", "unknown channel %q", in.Channel)
+	}
+	if in.Tag != "" {
+		tag, err := NormTag(in.Tag)
+		if err != nil {
+			return Page{}, FieldError("tag", "%s", ErrorMessage(err))
+		}
+		q.Tag = tag
 	}
 	if !in.Order.Valid() {
 		return Page{}, FieldError("order", "unknown order %q", in.Order)

@@ -27,6 +27,7 @@ type TicketQuery struct {
 	RequesterID int64
 	Channel     Channel
 	Text        string // search expression (see package search)
+	Tag         string // a normalised tag the tickets carry
 	Before      int64  // cursor: only tickets with id < Before
 	Limit       int
 	// Priority keeps only tickets of that priority.

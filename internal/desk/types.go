@@ -167,9 +167,11 @@ type Ticket struct {
 	Team        string
 	Cause       Cause
 	MergedInto  int64
-	Created     time.Time
-	Updated     time.Time
-	Resolved    time.Time
+	// Tags are normalised lower-case words, sorted (see NormTags).
+	Tags     []string
+	Created  time.Time
+	Updated  time.Time
+	Resolved time.Time
 	// Display fields, filled by the store from joined rows on reads.
 	OrgCode, OrgName         string
 	ServiceCode, ServiceName string

@@ -64,7 +64,7 @@ func TestUpgradeFromEachSchema(t *testing.T) {
 						t.Fatalf("upgrade from %s: %v", from.Name, err)
 					}
 					got, err := d.Ticket(ctx, desk.SystemActor, k.Number)
-					if err != nil || got.Subject != k.Subject {
+					if err != nil || got.Subject != k.Subject || len(got.Tags) != 0 {
 						t.Fatalf("ticket after upgrade: %+v %v", got, err)
 					}
 					// 0110 counted the ticket written before it.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,23 +51,24 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 	searchCol, searchVal := "", ""
 	args := []any{k.Number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
-		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved)}
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
+		desk.JoinTags(k.Tags)}
 	if t.db.dialect == Postgres {
 		searchCol = ", search"
-		searchVal = ", " + tsvectorSQL("$23", "$24")
+		searchVal = ", " + tsvectorSQL("$24", "$25")
 		args = append(args, strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "))
 	}
 	id, err := t.insertRowid(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at`+searchCol+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`+searchVal+`)`, args...)
+		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, tags`+searchCol+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`+searchVal+`)`, args...)
 	if err != nil {
 		return conflict(err, "ticket number %s is taken", k.Number)
 	}
 	k.ID = id
 	t.count(k, 1)
 	t.statInsert(k)
-	return nil
+	return t.setTags(ctx, k.ID, nil, k.Tags)
 }
 
 func (t *q) InsertNewTicket(ctx context.Context, k *desk.Ticket, created desk.Event) error {
@@ -107,7 +109,7 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
 		strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "),
-		nullID(created.ActorID), us(created.At), created.Field, created.New).Scan(&k.ID, &k.Number)
+		nullID(created.ActorID), us(created.At), created.Field, created.New, desk.JoinTags(k.Tags)).Scan(&k.ID, &k.Number)
 	if err != nil {
 		return conflict(err, "ticket number is taken")
 	}
@@ -120,15 +122,38 @@ var insertNewPGSQL = `WITH n AS (SELECT nextval($1::regclass) AS v),
 	tk AS (
 		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search)
+			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search, tags)
 		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
-			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `
+			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `, $30
 		FROM n
 		RETURNING id, number),
 	ev AS (
 		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
-		SELECT id, $26, $27, $28, '', $29 FROM tk)
+		SELECT id, $26, $27, $28, '', $29 FROM tk),
+	tg AS (
+		INSERT INTO ticket_tags (tag, ticket_id)
+		SELECT x, tk.id FROM tk, unnest(string_to_array($30, ' ')) AS x)
 	SELECT id, number FROM tk`
+
+// setTags brings a ticket's ticket_tags rows from the set was to the set
+// now (both normalised and sorted).
+func (t *q) setTags(ctx context.Context, id int64, was, now []string) error {
+	for _, tag := range was {
+		if !slices.Contains(now, tag) {
+			if _, err := t.exec(ctx, "DELETE FROM ticket_tags WHERE tag = $1 AND ticket_id = $2", tag, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, tag := range now {
+		if !slices.Contains(was, tag) {
+			if _, err := t.exec(ctx, "INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", tag, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // tsvectorSQL is the PostgreSQL expression of a ticket's search vector:
 // subject weighted A, body B, Italian stemming over accent-folded words.
@@ -225,11 +250,14 @@ func sortKeys(keys []countKey) {
 func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 	_, err := t.exec(ctx, `UPDATE tickets SET org_id=$2, subject=$3, description=$4, status=$5, priority=$6, channel=$7, level=$8,
 		service_id=$9, queue_id=$10, requester_id=$11, requester_email=$12, requester_name=$13, requester_phone=$14,
-		assignee_id=$15, team=$16, cause_category=$17, cause_text=$18, merged_into=$19, updated_at=$20, resolved_at=$21 WHERE id=$1`,
+		assignee_id=$15, team=$16, cause_category=$17, cause_text=$18, merged_into=$19, updated_at=$20, resolved_at=$21, tags=$22 WHERE id=$1`,
 		k.ID, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
-		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Updated), us(k.Resolved))
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Updated), us(k.Resolved), desk.JoinTags(k.Tags))
 	if err != nil {
+		return err
+	}
+	if err := t.setTags(ctx, k.ID, prev.Tags, k.Tags); err != nil {
 		return err
 	}
 	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status ||
@@ -244,7 +272,7 @@ func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 const ticketSelect = `SELECT t.id, t.number, t.org_id, t.subject, t.description, t.status, t.priority, t.channel, t.level,
 	COALESCE(t.service_id, 0), COALESCE(t.queue_id, 0), COALESCE(t.requester_id, 0), t.requester_email, t.requester_name, t.requester_phone,
 	COALESCE(t.assignee_id, 0), t.team, t.cause_category, t.cause_text, COALESCE(t.merged_into, 0), t.created_at, t.updated_at, t.resolved_at,
-	o.code, o.name, COALESCE(s.code, ''), COALESCE(s.name, ''), COALESCE(qu.code, ''), COALESCE(qu.name, ''), COALESCE(a.email, ''), COALESCE(a.name, '')`
+	o.code, o.name, COALESCE(s.code, ''), COALESCE(s.name, ''), COALESCE(qu.code, ''), COALESCE(qu.name, ''), COALESCE(a.email, ''), COALESCE(a.name, ''), t.tags`
 
 const ticketJoins = ` JOIN orgs o ON o.id = t.org_id
 	LEFT JOIN services s ON s.id = t.service_id
@@ -255,10 +283,12 @@ func scanTicket(r interface{ Scan(...any) error }) (desk.Ticket, error) {
 	var k desk.Ticket
 	var level int
 	var c, u, rs int64
+	var tags string
 	err := r.Scan(&k.ID, &k.Number, &k.OrgID, &k.Subject, &k.Description, &k.Status, &k.Priority, &k.Channel, &level,
 		&k.ServiceID, &k.QueueID, &k.RequesterID, &k.Requester.Email, &k.Requester.Name, &k.Requester.Phone,
 		&k.AssigneeID, &k.Team, &k.Cause.Category, &k.Cause.Text, &k.MergedInto, &c, &u, &rs,
-		&k.OrgCode, &k.OrgName, &k.ServiceCode, &k.ServiceName, &k.QueueCode, &k.QueueName, &k.AssigneeEmail, &k.AssigneeName)
+		&k.OrgCode, &k.OrgName, &k.ServiceCode, &k.ServiceName, &k.QueueCode, &k.QueueName, &k.AssigneeEmail, &k.AssigneeName, &tags)
+	k.Tags = desk.SplitTags(tags)
 	k.Level = desk.Level(level)
 	k.Created, k.Updated, k.Resolved = fromUS(c), fromUS(u), fromUS(rs)
 	return k, err
@@ -343,6 +373,9 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if tq.Channel != "" {
 		where = append(where, "t.channel = "+arg(string(tq.Channel)))
 	}
+	if tq.Tag != "" {
+		where = append(where, "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = "+arg(tq.Tag)+")")
+	}
 	if tq.Priority != "" {
 		where = append(where, "t.priority = "+arg(string(tq.Priority)))
 	}
@@ -396,30 +429,37 @@ func (t *q) CountTickets(ctx context.Context, orgIDs []int64) ([]desk.Count, err
 const maxDoc = 256 << 10
 
 func (t *q) Reindex(ctx context.Context, id int64) error {
-	var subject, desc string
-	if err := t.row(ctx, "SELECT subject, description FROM tickets WHERE id = $1", id).Scan(&subject, &desc); err != nil {
-		return notFound(err, "ticket")
-	}
-	var b strings.Builder
-	b.WriteString(desc)
-	rows, err := t.query(ctx, "SELECT body FROM messages WHERE ticket_id = $1 ORDER BY id", id)
+	// One round trip: the ticket's text, then its messages' bodies.
+	rows, err := t.query(ctx, `SELECT 0, subject, description FROM tickets WHERE id = $1
+		UNION ALL SELECT id, '', body FROM messages WHERE ticket_id = $1 ORDER BY 1`, id)
 	if err != nil {
 		return err
 	}
+	var subject string
+	var b strings.Builder
+	found := false
 	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
+		var mid int64
+		var subj, text string
+		if err := rows.Scan(&mid, &subj, &text); err != nil {
 			rows.Close()
 			return err
 		}
-		if b.Len() < maxDoc {
+		switch {
+		case mid == 0:
+			subject, found = subj, true
+			b.WriteString(text)
+		case b.Len() < maxDoc:
 			b.WriteString("\n")
-			b.WriteString(body)
+			b.WriteString(text)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if !found {
+		return desk.Errorf(desk.ENotFound, "ticket not found")
 	}
 	return t.index(ctx, id, subject, b.String(), false)
 }
@@ -573,7 +613,10 @@ func (db *DB) yearSequence(ctx context.Context, year int) (string, error) {
 	}
 	db.ddlMu.Lock()
 	defer db.ddlMu.Unlock()
-	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) {
+	// IF NOT EXISTS is not safe against another process creating it at
+	// the same moment: that one's creation shows as a unique violation or
+	// as "relation already exists" (42P07).
+	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) && !isDuplicateTable(err) {
 		return "", fmt.Errorf("create %s: %w", seq, err)
 	}
 	db.seqs.Store(year, true)

@@ -24,17 +24,19 @@ type listFilter struct {
 	Text     string
 	Order    string // "" (newest) or a key of listOrders
 	Cursor   string
+	Tag      string
 }
 
 func filterFrom(q url.Values) listFilter {
 	return listFilter{Status: q.Get("stato"), Queue: q.Get("coda"), Service: q.Get("servizio"),
-		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Order: q.Get("ordine"), Cursor: q.Get("cursore")}
+		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Order: q.Get("ordine"), Cursor: q.Get("cursore"),
+		Tag: strings.ToLower(strings.TrimSpace(q.Get("etichetta")))}
 }
 
 // Values encodes the filter (without the cursor) as a query string.
 func (f listFilter) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text, "ordine": f.Order} {
+	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text, "ordine": f.Order, "etichetta": f.Tag} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -83,7 +85,7 @@ func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx
 		f.Order = ""
 	}
 	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit,
-		Order: listOrders[f.Order]}
+		Order: listOrders[f.Order], Tag: f.Tag}
 	switch f.Status {
 	case "":
 		q.OnlyOpen = true
@@ -130,8 +132,8 @@ func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx
 		}
 	}
 	switch {
-	case f.Order != "":
-		// A sorted list is not one of the built-in views.
+	case f.Order != "" || f.Tag != "":
+		// A sorted or tag-filtered list is not one of the built-in views.
 	case f.Assignee == "me" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
 		v.View = "mine"
 	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":

@@ -193,6 +193,7 @@ var catalogue = map[string]texts{
 	"event.queue":       {"Coda: da %s a %s", "Queue: from %s to %s"},
 	"event.service":     {"Servizio: da %s a %s", "Service: from %s to %s"},
 	"event.team":        {"Gruppo: da %s a %s", "Team: from %s to %s"},
+	"event.tags":        {"Etichette: da %s a %s", "Tags: from %s to %s"},
 	"event.subject":     {"Oggetto: da «%s» a «%s»", "Subject: from “%s” to “%s”"},
 	"event.cause":       {"Causa individuata: %s", "Cause identified: %s"},
 	"event.reason":      {"Motivazione: %s", "Reason: %s"},
@@ -354,6 +355,7 @@ var catalogue = map[string]texts{
 	"col.assignee":       {"Assegnatario", "Assignee"},
 	"col.organisation":   {"Ente", "Organisation"},
 	"col.team":           {"Gruppo", "Team"},
+	"col.tags":           {"Etichette", "Tags"},
 	"col.cause":          {"Causa", "Cause"},
 
 	// Ticket page.
