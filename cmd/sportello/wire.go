@@ -35,8 +35,13 @@ func wire(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Mount(transparency.Base, tr)
+	ldapSignIn, sso, err := a.Config.Identity()
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow})
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow,
+		LDAP: ldapSignIn, SSO: sso})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sportello/sportello/internal/identity"
 	"github.com/sportello/sportello/internal/store"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	// AutoCloseAfter closes resolved tickets the requester did not answer
 	// (env SPORTELLO_AUTOCLOSE, a duration such as 240h; default 10 days).
 	AutoCloseAfter time.Duration
+	// LDAP and OIDC configure external sign-in (env SPORTELLO_LDAP_*,
+	// SPORTELLO_OIDC_*; see identity.go and docs/identity.md).
+	LDAP        identity.LDAPConfig
+	OIDC        identity.OIDCConfig
+	identityErr error
 }
 
 // FromEnv fills unset fields from the environment and defaults.
@@ -64,6 +70,7 @@ func (c *Config) FromEnv() {
 			}
 		}
 	}
+	c.identityFromEnv()
 }
 
 func setDefault(dst *string, env, def string) {
@@ -93,7 +100,7 @@ func (c *Config) Validate() error {
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("SPORTELLO_SECRET_KEY must be at least 32 characters (for example: openssl rand -hex 32)")
 	}
-	return nil
+	return c.validateIdentity()
 }
 
 // StoreConfig returns the database configuration.

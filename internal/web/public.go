@@ -34,6 +34,9 @@ type loginView struct {
 	Email string
 	Next  string
 	Error string
+	// SSO lists OpenID Connect buttons; LDAP asks for a username or e-mail.
+	SSO  []ssoButton
+	LDAP bool
 }
 
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -44,7 +47,7 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	}
 	p := w.newPage(r, c, "login")
 	p.Title = p.T("login.title")
-	w.render(rw, r, http.StatusOK, "login", &loginView{Page: p, Next: next})
+	w.render(rw, r, http.StatusOK, "login", &loginView{Page: p, Next: next, SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 	return nil
 }
 
@@ -67,7 +70,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	next := localPath(r.PostForm.Get("next"))
-	u, err := w.desk.Authenticate(r.Context(), email, r.PostForm.Get("password"))
+	u, err := w.authenticate(r, email, r.PostForm.Get("password"))
 	if err != nil {
 		if desk.ErrorCode(err) != desk.EUnauthorized {
 			return err
@@ -76,16 +79,14 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		p.Title = p.T("login.title")
 		// One message whatever went wrong: it must not tell whether the
 		// account exists.
-		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.failed")})
+		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.failed"), SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 		return nil
 	}
 	// A new token at every log-in, so that a token planted before it
 	// (session fixation) is worth nothing afterwards.
-	if err := w.sessions.RenewToken(r.Context()); err != nil {
+	if err := w.startSession(r.Context(), u); err != nil {
 		return err
 	}
-	w.sessions.Put(r.Context(), sessUserID, u.ID)
-	w.log.Info("web: log-in", "user", u.ID)
 	redirect(rw, r, w.landing(desk.ActorFor(u), next))
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
+	"github.com/sportello/sportello/internal/identity"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/web/static"
 )
@@ -73,6 +74,11 @@ type Opts struct {
 	// (default 2 s); LiveMax bounds one stream's life (default 60 s; the
 	// browser reconnects).
 	LivePoll, LiveMax time.Duration
+	// LDAP, when set, checks log-in form passwords against the directory
+	// before local accounts; SSO are the OpenID Connect providers offered
+	// as "Accedi con …" buttons (see sso.go).
+	LDAP *identity.LDAP
+	SSO  []*identity.OIDC
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -115,6 +121,8 @@ type Web struct {
 	livePoll  time.Duration
 	liveMax   time.Duration
 	rome      *time.Location
+	ldap      *identity.LDAP
+	sso       []*identity.OIDC
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -137,7 +145,8 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{})}
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		ldap: o.LDAP, sso: o.SSO}
 	if w.assets == nil {
 		a, err := static.New()
 		if err != nil {
@@ -239,6 +248,8 @@ func (w *Web) routes() {
 	h("GET /{$}", public, w.home)
 	h("GET /login", public, w.loginForm)
 	h("POST /login", public, w.login)
+	h("GET /login/sso/{id}", public, w.ssoStart)
+	h("GET /login/sso/{id}/callback", public, w.ssoCallback)
 	h("GET /logout", public, w.logoutForm)
 	h("POST /logout", public, w.logout)
 	h("GET /lingua/{lang}", public, w.setLanguage)
