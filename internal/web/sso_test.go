@@ -300,3 +300,57 @@ func TestOIDCStateMismatch(t *testing.T) {
 		t.Fatalf("an account was created from a refused callback: %v", err)
 	}
 }
+
+// TestLDAPLoginForm signs a directory user in through the ordinary log-in
+// form (real OpenLDAP from scripts/slapd-test.sh); local accounts keep
+// working beside the directory.
+func TestLDAPLoginForm(t *testing.T) {
+	if os.Getenv("SPORTELLO_TEST_SLAPD") == "" {
+		msg := "no OpenLDAP: run eval \"$(scripts/slapd-test.sh env)\" first"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	roles, _ := identity.ParseRules("helpdesk => agent", true)
+	l, err := identity.NewLDAP(identity.LDAPConfig{URL: os.Getenv("SPORTELLO_TEST_SLAPD_LDAP"), CAFile: os.Getenv("SPORTELLO_TEST_SLAPD_CA"),
+		BindDN: os.Getenv("SPORTELLO_TEST_SLAPD_BIND_DN"), BindPassword: os.Getenv("SPORTELLO_TEST_SLAPD_BIND_PASSWORD"),
+		BaseDN: os.Getenv("SPORTELLO_TEST_SLAPD_BASE"), Mapping: identity.Mapping{Roles: roles}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Opts) { o.LDAP = l })
+	post := func(login, password string) *http.Response {
+		c := newBrowser(t)
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := c.PostForm(h.srv.URL+"/login", url.Values{"email": {login}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp, err := http.Get(h.srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `type="text" id="email"`) || !strings.Contains(string(page), "Nome utente o indirizzo e-mail") {
+		t.Fatal("with LDAP the log-in form must accept a username")
+	}
+	if r := post("mrossi", os.Getenv("SPORTELLO_TEST_SLAPD_USER_PASSWORD")); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/operatore" {
+		t.Fatalf("directory log-in: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := post("mrossi", "sbagliata"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong directory password: %d", r.StatusCode)
+	}
+	if r := post("admin@example.it", testPassword); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("local account beside the directory: %d", r.StatusCode)
+	}
+	var u desk.User
+	_ = h.f.DB.View(context.Background(), func(tx desk.Tx) error { u, err = tx.UserByEmail(context.Background(), "mario.rossi@provincia.test"); return err })
+	if u.Role != desk.RoleAgent || u.Name != "Mario Rossi" {
+		t.Fatalf("provisioned %+v %v", u, err)
+	}
+}
