@@ -159,7 +159,19 @@ func (a *App) Handler() http.Handler {
 		}
 		return p
 	}
-	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(mux)))
+	return a.Metrics.instrument(pattern, a.recoverer(securityHeaders(withRemote(mux))))
+}
+
+// withRemote puts the client's address in the request context, where the
+// desk's audit log picks it up (desk.WithRemote).
+func withRemote(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		next.ServeHTTP(w, r.WithContext(desk.WithRemote(r.Context(), host)))
+	})
 }
 
 // recoverer turns a panic in a handler into a logged 500 with an error id,

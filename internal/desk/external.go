@@ -143,8 +143,6 @@ func (d *Desk) ExternalSignInFailed(ctx context.Context, source, login, reason, 
 		Detail: source + ": " + reason, Remote: remote})
 }
 
-func userTarget(id int64) string { return fmt.Sprintf("user:%d", id) }
-
 // JoinGroups and SplitGroups store a list of group names in one column.
 func JoinGroups(gs []string) string { return strings.Join(gs, "\n") }
 

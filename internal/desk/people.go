@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -103,10 +104,16 @@ func (d *Desk) CreateUser(ctx context.Context, a Actor, in NewUser) (User, error
 		} else if !IsNotFound(err) {
 			return err
 		}
-		return tx.CreateUser(ctx, &u)
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		return d.AuditTx(ctx, tx, a, AuditEntry{OrgID: u.OrgID, Action: AuditUserCreate, Target: userTarget(u.ID),
+			Detail: fmt.Sprintf("%s, role %s", u.Email, u.Role)})
 	})
 	return u, err
 }
+
+func userTarget(id int64) string { return fmt.Sprintf("user:%d", id) }
 
 // EnsureUser returns the user with that e-mail, creating it if missing, and
 // makes sure it has the role given (used by the token command and the demo).
@@ -135,7 +142,11 @@ func (d *Desk) EnsureUser(ctx context.Context, in NewUser) (User, error) {
 		if IsNotFound(err) {
 			u = User{Email: email, Name: firstNonEmpty(cleanLine(in.Name), email), Phone: cleanLine(in.Phone), Role: in.Role,
 				OrgID: org.ID, PasswordHash: hash, InstallationAdmin: in.InstallationAdmin && in.Role == RoleAdmin, Active: true, Created: d.Now()}
-			return tx.CreateUser(ctx, &u)
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			return d.AuditTx(ctx, tx, SystemActor, AuditEntry{OrgID: u.OrgID, Action: AuditUserCreate, Target: userTarget(u.ID),
+				Detail: fmt.Sprintf("%s, role %s", u.Email, u.Role)})
 		}
 		if err != nil {
 			return err
@@ -158,8 +169,13 @@ func (d *Desk) EnsureUser(ctx context.Context, in NewUser) (User, error) {
 		if next == u {
 			return nil
 		}
+		prev := u
 		u = next
-		return tx.UpdateUser(ctx, &u)
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		return d.AuditTx(ctx, tx, SystemActor, AuditEntry{OrgID: u.OrgID, Action: AuditUserUpdate, Target: userTarget(u.ID),
+			Detail: userChanges(prev, u)})
 	})
 	return u, err
 }
@@ -167,6 +183,31 @@ func (d *Desk) EnsureUser(ctx context.Context, in NewUser) (User, error) {
 // Authenticate checks an e-mail and password. Every failure is the same
 // EUnauthorized error so that accounts cannot be enumerated.
 func (d *Desk) Authenticate(ctx context.Context, email, password string) (User, error) {
+	u, err := d.authenticate(ctx, email, password)
+	e := AuditEntry{Action: AuditLoginOK, Detail: "password"}
+	if err != nil {
+		if ErrorCode(err) != EUnauthorized {
+			return User{}, err
+		}
+		e.Action, e.Actor = AuditLoginFailed, NormEmail(email)
+		if u.ID != 0 {
+			e.ActorID, e.OrgID, e.Target = u.ID, u.OrgID, userTarget(u.ID)
+		}
+	} else {
+		e.Target = userTarget(u.ID)
+	}
+	if aerr := d.Audit(ctx, ActorFor(u), e); aerr != nil {
+		return User{}, aerr
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// authenticate checks the password; on a wrong password for a known
+// account it returns that account with the error, for the audit entry.
+func (d *Desk) authenticate(ctx context.Context, email, password string) (User, error) {
 	bad := Errorf(EUnauthorized, "wrong e-mail or password")
 	var u User
 	err := d.store.View(ctx, func(tx Tx) error {
@@ -186,11 +227,11 @@ func (d *Desk) Authenticate(ctx context.Context, email, password string) (User, 
 		return User{}, err
 	}
 	if !u.Active || u.PasswordHash == "" || d.hasher == nil {
-		return User{}, bad
+		return u, bad
 	}
 	ok, err := d.hasher.Verify(u.PasswordHash, password)
 	if err != nil || !ok {
-		return User{}, bad
+		return u, bad
 	}
 	return u, nil
 }
@@ -218,10 +259,18 @@ func (d *Desk) CreateToken(ctx context.Context, userID int64, name string, ttl t
 		t.Expires = t.Created.Add(ttl)
 	}
 	err := d.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.UserByID(ctx, userID); err != nil {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
 			return err
 		}
-		return tx.CreateToken(ctx, &t)
+		if err := tx.CreateToken(ctx, &t); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%q, never expires", t.Name)
+		if !t.Expires.IsZero() {
+			detail = fmt.Sprintf("%q, expires %s", t.Name, t.Expires.Format(time.RFC3339))
+		}
+		return d.AuditTx(ctx, tx, ActorFor(u), AuditEntry{Action: AuditTokenCreate, Target: fmt.Sprintf("token:%d", t.ID), Detail: detail})
 	})
 	return tok, t, err
 }
@@ -291,6 +340,41 @@ func (d *Desk) RevokeToken(ctx context.Context, tok string) error {
 		if err != nil {
 			return err
 		}
-		return tx.RevokeToken(ctx, t.ID, d.Now())
+		if err := tx.RevokeToken(ctx, t.ID, d.Now()); err != nil {
+			return err
+		}
+		u, err := tx.UserByID(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		return d.AuditTx(ctx, tx, ActorFor(u), AuditEntry{Action: AuditTokenRevoke, Target: fmt.Sprintf("token:%d", t.ID), Detail: fmt.Sprintf("%q", t.Name)})
 	})
+}
+
+// userChanges describes what changed between two versions of a user, for
+// the audit log (never the password hash itself).
+func userChanges(prev, next User) string {
+	var parts []string
+	if prev.Role != next.Role {
+		parts = append(parts, fmt.Sprintf("role %s → %s", prev.Role, next.Role))
+	}
+	if prev.OrgID != next.OrgID {
+		parts = append(parts, fmt.Sprintf("organisation %d → %d", prev.OrgID, next.OrgID))
+	}
+	if prev.Active != next.Active {
+		parts = append(parts, fmt.Sprintf("active %t → %t", prev.Active, next.Active))
+	}
+	if prev.InstallationAdmin != next.InstallationAdmin {
+		parts = append(parts, fmt.Sprintf("installation admin %t → %t", prev.InstallationAdmin, next.InstallationAdmin))
+	}
+	if prev.Name != next.Name {
+		parts = append(parts, "name")
+	}
+	if prev.Phone != next.Phone {
+		parts = append(parts, "phone")
+	}
+	if prev.PasswordHash != next.PasswordHash {
+		parts = append(parts, "password set")
+	}
+	return strings.Join(parts, ", ")
 }

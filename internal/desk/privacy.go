@@ -181,10 +181,10 @@ func (d *Desk) collect(ctx context.Context, tx Tx, u User) (PersonalData, error)
 			p.Mail[i].Exempt = ExemptPEC
 		}
 	}
-	if p.Audit, err = auditEntriesTx(ctx, tx, AuditFilter{ActorID: u.ID, Limit: 10_000}); err != nil {
+	if p.Audit, err = tx.AuditEntries(ctx, AuditFilter{ActorID: u.ID, Limit: 10_000}); err != nil {
 		return p, err
 	}
-	about, err := auditEntriesTx(ctx, tx, AuditFilter{Target: userTarget(u.ID), Limit: 10_000})
+	about, err := tx.AuditEntries(ctx, AuditFilter{Target: userTarget(u.ID), Limit: 10_000})
 	if err != nil {
 		return p, err
 	}

@@ -105,6 +105,10 @@ type Tx interface {
 	InsertLink(ctx context.Context, l Link) error
 	Links(ctx context.Context, ticketID int64) ([]Link, error)
 
+	// Audit log (append-only).
+	InsertAudit(ctx context.Context, e *AuditEntry) error
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
 	// External identities (LDAP, OpenID Connect) and personal-data
 	// requests (external.go, privacy.go).
 	ExternalIdentity(ctx context.Context, source, subject string) (ExternalIdentity, error)

@@ -267,7 +267,7 @@ func (t *q) FindUsers(ctx context.Context, orgIDs []int64, text string, limit in
 		args = append(args, "%"+p+"%") // anywhere in the number: callers say the last digits
 		cond = "phone_norm LIKE $1"
 	} else {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text)) + "%"
+		like := "%" + likeEscape(strings.ToLower(text)) + "%"
 		args = append(args, like)
 		cond = `(email LIKE $1 ESCAPE '\' OR LOWER(name) LIKE $1 ESCAPE '\')`
 	}

@@ -603,6 +603,89 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		}
 	})
 
+	t.Run("AuditLog", func(t *testing.T) {
+		f := NewFixture(t, open(t))
+		rctx := desk.WithRemote(ctx, "192.0.2.7")
+		u, err := f.Desk.CreateUser(rctx, f.Admin, desk.NewUser{Email: "revisore@example.it", Name: "Revisore", Role: desk.RoleAgent, Password: "una password lunga"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Desk.Authenticate(rctx, "revisore@example.it", "sbagliata"); desk.ErrorCode(err) != desk.EUnauthorized {
+			t.Fatal(err)
+		}
+		if _, err := f.Desk.Authenticate(rctx, "Nessuno@Example.it", "x"); desk.ErrorCode(err) != desk.EUnauthorized {
+			t.Fatal(err)
+		}
+		if _, err := f.Desk.Authenticate(rctx, "revisore@example.it", "una password lunga"); err != nil {
+			t.Fatal(err)
+		}
+		tok, k, err := f.Desk.CreateToken(ctx, u.ID, "script", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Desk.RevokeToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		all, err := f.Desk.AuditLog(ctx, f.Admin, desk.AuditFilter{Target: fmt.Sprintf("user:%d", u.ID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range all {
+			got = append(got, e.Action+" "+e.Actor+" "+e.Remote)
+		}
+		want := []string{
+			"login.ok Revisore <revisore@example.it> 192.0.2.7",
+			"login.failed revisore@example.it 192.0.2.7",
+			"user.create admin <admin@example.it> 192.0.2.7",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("audit of the user, newest first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if all[1].ActorID != u.ID || all[1].OrgID != u.OrgID || all[0].At.IsZero() {
+			t.Fatalf("failed log-in entry %+v", all[1])
+		}
+		failed, err := f.Desk.AuditLog(ctx, f.Admin, desk.AuditFilter{Action: "login.f"})
+		if err != nil || len(failed) != 2 || failed[0].Actor != "nessuno@example.it" || failed[0].ActorID != 0 {
+			t.Fatalf("failed log-ins %+v %v", failed, err)
+		}
+		toks, err := f.Desk.AuditLog(ctx, f.Admin, desk.AuditFilter{ActorID: u.ID, Action: "token."})
+		if err != nil || len(toks) != 2 || toks[0].Action != desk.AuditTokenRevoke || toks[1].Target != fmt.Sprintf("token:%d", k.ID) ||
+			!strings.Contains(toks[1].Detail, "script") || strings.Contains(toks[1].Detail, tok) {
+			t.Fatalf("token entries %+v %v", toks, err)
+		}
+		page, err := f.Desk.AuditLog(ctx, f.Admin, desk.AuditFilter{Limit: 2, Before: toks[0].ID})
+		if err != nil || len(page) != 2 || page[0].ID != toks[1].ID || page[1].ID >= page[0].ID {
+			t.Fatalf("cursor page %+v %v", page, err)
+		}
+		if _, err := f.Desk.AuditLog(ctx, f.Agent, desk.AuditFilter{}); desk.ErrorCode(err) != desk.EForbidden {
+			t.Fatalf("agent read the audit log: %v", err)
+		}
+		// An organisation administrator sees only their organisation.
+		oa, err := f.Desk.EnsureUser(ctx, desk.NewUser{Email: "admin@altro.example.it", Role: desk.RoleAdmin, OrgCode: "altro-ente"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := f.Desk.AuditLog(ctx, desk.ActorFor(oa), desk.AuditFilter{})
+		if err != nil || len(mine) == 0 {
+			t.Fatalf("org admin: %v %v", mine, err)
+		}
+		for _, e := range mine {
+			if e.OrgID != oa.OrgID {
+				t.Fatalf("org admin saw %+v", e)
+			}
+		}
+		if _, err := f.Desk.AuditLog(ctx, desk.ActorFor(oa), desk.AuditFilter{OrgID: u.OrgID}); desk.ErrorCode(err) != desk.EForbidden {
+			t.Fatalf("org admin read another organisation: %v", err)
+		}
+		if _, err := f.DB.SQL().Exec("UPDATE audit_log SET actor = 'x'"); err == nil {
+			t.Fatal("audit entry updated")
+		}
+		if _, err := f.DB.SQL().Exec("DELETE FROM audit_log"); err == nil {
+			t.Fatal("audit entry deleted")
+		}
+	})
+
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		f := NewFixture(t, open(t))
 		const n = 64
