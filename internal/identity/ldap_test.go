@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,6 +179,23 @@ func TestLDAPProvisioning(t *testing.T) {
 	u2, err := f.Desk.SignInExternal(ctx, in)
 	if err != nil || u2.ID != u.ID || u2.Name != "Lucia Bianchi-Neri" || u2.Role != desk.RoleAgent {
 		t.Fatalf("refreshed %+v %v", u2, err)
+	}
+	// The audit log tells who signed in through the directory and what
+	// the group mapping did to their account.
+	log, err := f.Desk.AuditLog(ctx, f.Admin, desk.AuditFilter{Target: "user:" + strconv.FormatInt(u.ID, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action+" "+e.Detail)
+	}
+	got := strings.Join(actions, "\n")
+	for _, want := range []string{"user.create provisioned from ldap with role approver in altro-ente", "user.role ldap mapping: role approver→agent",
+		"user.update name, e-mail or phone refreshed from ldap", "login.ok signed in through ldap"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, got)
+		}
 	}
 	// No mapped group and no default role: refused.
 	in, err = l.Authenticate(ctx, "gverdi", env["USER_PASSWORD"])

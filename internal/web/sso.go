@@ -71,8 +71,9 @@ func remoteAddr(r *http.Request) string {
 }
 
 // authenticate checks the log-in form: against the directory first when
-// LDAP is configured, then against local accounts (administrators'
-// break-glass accounts, requesters registered by the desk). Every failure
+// LDAP is configured; people the directory does not know (administrators'
+// break-glass accounts, requesters registered by the desk), or everyone
+// while the directory is unreachable, against local accounts. Every failure
 // is the same EUnauthorized error.
 func (w *Web) authenticate(r *http.Request, login, password string) (desk.User, error) {
 	ctx := r.Context()
@@ -94,8 +95,9 @@ func (w *Web) authenticate(r *http.Request, login, password string) (desk.User, 
 		case errors.Is(err, identity.ErrNoSuchPerson):
 			// Not in the directory: maybe a local account.
 		case desk.ErrorCode(err) == desk.EUnauthorized:
+			// The directory knows the person: it alone decides.
 			w.desk.ExternalSignInFailed(ctx, identity.SourceLDAP, login, "wrong password", remoteAddr(r))
-			// A local account by the same e-mail may still match below.
+			return desk.User{}, err
 		default:
 			// The directory is unreachable: local accounts still work.
 			w.log.Error("web: LDAP sign-in unavailable", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -65,6 +66,10 @@ func newSSO(t *testing.T) *ssoSetup {
 	redirect := h.srv.URL + "/login/sso/oidc/callback"
 	p.SetRedirectURL(redirect)
 	opstorage.RegisterClients(opstorage.WebClient("sportello-test", "segreto-del-client", redirect))
+	// The example provider logs every request through slog's default logger.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	op := httptest.NewUnstartedServer(exampleop.SetupServer(issuer, opstorage.NewStorage(us), nil, false))
 	op.Listener.Close()
 	op.Listener = ln
@@ -215,6 +220,10 @@ func TestOIDCSignIn(t *testing.T) {
 	if ugo.Role != desk.RoleRequester || ugo.ID != s.h.f.Requester.UserID {
 		t.Fatalf("ugo %+v", ugo)
 	}
+	ok, err := s.h.f.Desk.AuditLog(ctx, s.h.f.Admin, desk.AuditFilter{Action: desk.AuditLoginOK, ActorID: ugo.ID})
+	if err != nil || len(ok) != 1 || ok[0].Detail != "signed in through "+s.provider.Source() {
+		t.Fatalf("OIDC log-in not audited: %+v %v", ok, err)
+	}
 
 	// A wrong password never leaves the provider.
 	c3 := newBrowser(t)
@@ -233,6 +242,10 @@ func TestOIDCSignIn(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "non è riuscito") || sessionUser(t, s, c4) {
 		t.Fatalf("forged callback: %d", resp.StatusCode)
+	}
+	failed, err := s.h.f.Desk.AuditLog(ctx, s.h.f.Admin, desk.AuditFilter{Action: desk.AuditLoginFailed})
+	if err != nil || len(failed) < 2 || !strings.Contains(failed[0].Detail, "unknown or reused state") {
+		t.Fatalf("refused callbacks not audited: %+v %v", failed, err)
 	}
 }
 
@@ -352,5 +365,9 @@ func TestLDAPLoginForm(t *testing.T) {
 	_ = h.f.DB.View(context.Background(), func(tx desk.Tx) error { u, err = tx.UserByEmail(context.Background(), "mario.rossi@provincia.test"); return err })
 	if u.Role != desk.RoleAgent || u.Name != "Mario Rossi" {
 		t.Fatalf("provisioned %+v %v", u, err)
+	}
+	failed, err := h.f.Desk.AuditLog(context.Background(), h.f.Admin, desk.AuditFilter{Action: desk.AuditLoginFailed})
+	if err != nil || len(failed) == 0 || failed[0].Actor != "mrossi" || !strings.HasPrefix(failed[0].Detail, "ldap:") {
+		t.Fatalf("failed directory log-in not audited: %+v %v", failed, err)
 	}
 }
