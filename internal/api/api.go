@@ -90,6 +90,9 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/users", handler: a.createUser},
 		{Method: "GET", Path: "/api/v1/queues", handler: a.queues},
 		{Method: "GET", Path: "/api/v1/services", handler: a.services},
+		{Method: "GET", Path: "/api/v1/audit", handler: a.auditLog},
+		{Method: "GET", Path: "/api/v1/privacy/people/{person}", handler: a.personalData},
+		{Method: "POST", Path: "/api/v1/privacy/people/{person}/erasure", handler: a.erasePerson},
 	}
 }
 
