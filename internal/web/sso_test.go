@@ -362,7 +362,10 @@ func TestLDAPLoginForm(t *testing.T) {
 		t.Fatalf("local account beside the directory: %d", r.StatusCode)
 	}
 	var u desk.User
-	_ = h.f.DB.View(context.Background(), func(tx desk.Tx) error { u, err = tx.UserByEmail(context.Background(), "mario.rossi@provincia.test"); return err })
+	_ = h.f.DB.View(context.Background(), func(tx desk.Tx) error {
+		u, err = tx.UserByEmail(context.Background(), "mario.rossi@provincia.test")
+		return err
+	})
 	if u.Role != desk.RoleAgent || u.Name != "Mario Rossi" {
 		t.Fatalf("provisioned %+v %v", u, err)
 	}
