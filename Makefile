@@ -23,7 +23,7 @@ node: ## install Node.js and npm if missing (used only to fetch front-end assets
 assets: node ## fetch Bootstrap Italia and htmx from npm into the embedded static tree
 	bash scripts/assets.sh
 
-test: assets ## run vet and every test (PostgreSQL, Chromium and Dovecot tests run when configured, see .ci/run)
+test: assets ## run vet and every test (PostgreSQL, Chromium, Dovecot and OpenLDAP tests run when configured, see .ci/run)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 

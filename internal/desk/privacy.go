@@ -280,7 +280,7 @@ func (d *Desk) ErasePerson(ctx context.Context, a Actor, who string) (ErasureRep
 	var rep ErasureReport
 	var touched []int64
 	err := d.store.Update(ctx, func(tx Tx) error {
-		rep = ErasureReport{}
+		rep = ErasureReport{Exempt: []Exemption{}}
 		u, err := personFor(ctx, tx, a, who)
 		if err != nil {
 			return err
