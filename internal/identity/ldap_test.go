@@ -10,6 +10,7 @@ import (
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/identity"
+	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/store/storetest"
 )
 
@@ -141,10 +142,14 @@ func TestLDAPRefusesPlainAndUntrusted(t *testing.T) {
 // TestLDAPProvisioning signs people in through the desk: the account is
 // created at first sign-in, refreshed afterwards, role changes by group
 // mapping are applied, and a person without a mapped group is refused.
-func TestLDAPProvisioning(t *testing.T) {
+func TestLDAPProvisioningSQLite(t *testing.T) { testLDAPProvisioning(t, storetest.OpenSQLite) }
+
+func TestLDAPProvisioningPostgres(t *testing.T) { testLDAPProvisioning(t, storetest.OpenPostgres) }
+
+func testLDAPProvisioning(t *testing.T, open func(testing.TB) *store.DB) {
 	env := slapdEnv(t)
 	ctx := context.Background()
-	db := storetest.OpenSQLite(t)
+	db := open(t)
 	f := storetest.NewFixture(t, db)
 	l, err := identity.NewLDAP(ldapConfig(t, env, env["LDAPS"]))
 	if err != nil {
