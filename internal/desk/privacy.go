@@ -173,7 +173,7 @@ func (d *Desk) collect(ctx context.Context, tx Tx, u User) (PersonalData, error)
 			}
 		}
 	}
-	if p.Mail, err = tx.PersonalMail(ctx, u.Email); err != nil {
+	if p.Mail, err = tx.PersonalMail(ctx, u.Email, p.ticketIDs); err != nil {
 		return p, err
 	}
 	for i := range p.Mail {

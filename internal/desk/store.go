@@ -117,8 +117,9 @@ type Tx interface {
 	DeleteExternalIdentities(ctx context.Context, userID int64) (int, error)
 	// MessagesByAuthor lists messages written by the user or sent from the e-mail address.
 	MessagesByAuthor(ctx context.Context, userID int64, email string) ([]Message, error)
-	// PersonalMail lists mail received from or sent to the address.
-	PersonalMail(ctx context.Context, email string) ([]PersonalMail, error)
+	// PersonalMail lists mail received from or sent to the address, and
+	// mail on the tickets given whose raw bytes carry it.
+	PersonalMail(ctx context.Context, email string, ticketIDs []int64) ([]PersonalMail, error)
 	RedactTicket(ctx context.Context, t RedactedTicket) error
 	RedactMessage(ctx context.Context, m RedactedMessage) error
 	// RedactAttachment empties an attachment and deletes its content when

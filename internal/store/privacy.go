@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -58,7 +59,7 @@ func (t *q) MessagesByAuthor(ctx context.Context, userID int64, email string) ([
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Message, error) { return scanMessage(r) })
 }
 
-func (t *q) PersonalMail(ctx context.Context, email string) ([]desk.PersonalMail, error) {
+func (t *q) PersonalMail(ctx context.Context, email string, ticketIDs []int64) ([]desk.PersonalMail, error) {
 	email = desk.NormEmail(email)
 	if email == "" {
 		return nil, nil
@@ -95,6 +96,45 @@ func (t *q) PersonalMail(ctx context.Context, email string) ([]desk.PersonalMail
 			if desk.NormEmail(a) == email {
 				in = append(in, m)
 				break
+			}
+		}
+	}
+	// Mail on the person's tickets that carries their address elsewhere
+	// (Cc, quoted text, a forward): found by reading those rows' bytes.
+	seen := map[string]bool{}
+	for _, m := range in {
+		seen[m.Direction+strconv.FormatInt(m.ID, 10)] = true
+	}
+	needle := []byte(email)
+	for start := 0; start < len(ticketIDs); start += 500 {
+		ids := idList(ticketIDs[start:min(start+500, len(ticketIDs))])
+		for _, dir := range []string{"in", "out"} {
+			query := `SELECT i.id, b.address, b.pec, COALESCE(i.ticket_id, 0), i.from_addr, i.recipient, i.subject, i.size, i.received_at, '', i.raw
+				FROM mail_in i JOIN mailboxes b ON b.id = i.mailbox_id WHERE i.ticket_id IN (` + ids + `) ORDER BY i.id`
+			if dir == "out" {
+				query = `SELECT o.id, b.address, b.pec, COALESCE(o.ticket_id, 0), o.mail_from, o.rcpt_to, o.subject, LENGTH(o.raw), o.created_at, o.state, o.raw
+					FROM mail_out o JOIN mailboxes b ON b.id = o.mailbox_id WHERE o.ticket_id IN (` + ids + `) ORDER BY o.id`
+			}
+			rows, err := t.x.QueryContext(ctx, t.db.rebind(query))
+			more, err := scanAll(rows, err, func(r *sql.Rows) (desk.PersonalMail, error) {
+				m := desk.PersonalMail{Direction: dir}
+				var at int64
+				var raw []byte
+				err := r.Scan(&m.ID, &m.Mailbox, &m.PEC, &m.TicketID, &m.From, &m.To, &m.Subject, &m.Size, &at, &m.State, &raw)
+				m.At = fromUS(at)
+				if !bytes.Contains(bytes.ToLower(raw), needle) {
+					m.ID = 0
+				}
+				return m, err
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range more {
+				if key := dir + strconv.FormatInt(m.ID, 10); m.ID != 0 && !seen[key] {
+					seen[key] = true
+					in = append(in, m)
+				}
 			}
 		}
 	}

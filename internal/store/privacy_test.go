@@ -142,6 +142,12 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 		VALUES ($1, $2, 'reply', '<a@x>', 'desk@example.it', 'utente@example.it', 'Re: Stampante', $3, 'sent', 0, $4, $4)`, mb, t1.ID, []byte("To: Ugo Fantozzi <utente@example.it>\r\n\r\nGentile Ugo Fantozzi"), now)
 	out2 := execSQL(t, db, `INSERT INTO mail_out (mailbox_id, ticket_id, kind, message_id, mail_from, rcpt_to, subject, raw, state, next_at, created_at)
 		VALUES ($1, $2, 'resolved', '<b@x>', 'desk@example.it', 'capo@example.it,utente@example.it', 'Risolto', $3, 'pending', 0, $4)`, mb, t1.ID, []byte("To: utente@example.it\r\n\r\nrisolto"), now)
+	// A colleague's message on Ugo's ticket with him in Cc, and one that
+	// does not name him (which stays as it is).
+	inCc := execSQL(t, db, `INSERT INTO mail_in (mailbox_id, uid_validity, uid, sha256, size, raw, from_addr, recipient, subject, outcome, ticket_id, received_at)
+		VALUES ($1, 1, 3, 'z', 40, $2, 'capo@example.it', 'desk@example.it', 'Re: Stampante', 'ticket', $3, $4)`, mb, []byte("From: capo@example.it\r\nCc: UTENTE@example.it\r\n\r\nsollecito"), t1.ID, now)
+	inOther := execSQL(t, db, `INSERT INTO mail_in (mailbox_id, uid_validity, uid, sha256, size, raw, from_addr, recipient, subject, outcome, ticket_id, received_at)
+		VALUES ($1, 1, 4, 'w', 40, $2, 'capo@example.it', 'desk@example.it', 'Re: Stampante', 'ticket', $3, $4)`, mb, []byte("From: capo@example.it\r\n\r\nse ne occupa il secondo livello"), t1.ID, now)
 	execSQL(t, db, `INSERT INTO supplier_calls (ticket_id, supplier, contact, called_at) VALUES ($1, 'Stampe Srl', 'Ugo Fantozzi, 0831 565353', $2)`, t1.ID, now)
 	// A token Ugo could still use.
 	tok, _, err := d.CreateToken(ctx, ugo.ID, "script", 0)
@@ -154,7 +160,7 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Tickets) != 3 || len(p.Messages) != 1 || len(p.Attachments) != 3 || len(p.Mail) != 4 || p.User.Phone != "0831 565353" {
+	if len(p.Tickets) != 3 || len(p.Messages) != 1 || len(p.Attachments) != 3 || len(p.Mail) != 5 || p.User.Phone != "0831 565353" {
 		t.Fatalf("export: %d tickets, %d messages, %d attachments, %d mails", len(p.Tickets), len(p.Messages), len(p.Attachments), len(p.Mail))
 	}
 	// Only administrators of the person's organisation may ask.
@@ -186,7 +192,7 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 		t.Fatal(err)
 	}
 	if rep.Tickets != 3 || rep.Messages != 1 || rep.OtherMessages != 1 || rep.Attachments != 2 || rep.BlobsDeleted != 2 ||
-		rep.MailIn != 1 || rep.MailOut != 2 || rep.SupplierCalls != 1 || rep.Tokens != 1 || len(rep.Exempt) != 2 {
+		rep.MailIn != 2 || rep.MailOut != 2 || rep.SupplierCalls != 1 || rep.Tokens != 1 || len(rep.Exempt) != 2 {
 		t.Fatalf("report %+v", rep)
 	}
 	kinds := []string{rep.Exempt[0].Kind, rep.Exempt[1].Kind}
@@ -256,6 +262,12 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	_ = db.SQL().QueryRow(rebindQ(db, "SELECT raw FROM mail_in WHERE id = $1"), inPEC).Scan(&rawPEC)
 	if len(raw1) != 0 || !strings.Contains(string(rawPEC), "Fantozzi") {
 		t.Fatalf("mail_in: ordinary raw %q, PEC raw %q", raw1, rawPEC)
+	}
+	var rawCc, rawOther []byte
+	_ = db.SQL().QueryRow(rebindQ(db, "SELECT raw FROM mail_in WHERE id = $1"), inCc).Scan(&rawCc)
+	_ = db.SQL().QueryRow(rebindQ(db, "SELECT raw FROM mail_in WHERE id = $1"), inOther).Scan(&rawOther)
+	if len(rawCc) != 0 || !strings.Contains(string(rawOther), "secondo livello") {
+		t.Fatalf("colleagues' mail: with Ugo in Cc %q, without %q", rawCc, rawOther)
 	}
 	var state string
 	_ = db.SQL().QueryRow(rebindQ(db, "SELECT state FROM mail_out WHERE id = $1"), out2).Scan(&state)
