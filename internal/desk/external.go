@@ -46,6 +46,16 @@ type ExternalSignIn struct {
 // follow the mapping, and every change they make is audited. A deactivated
 // or redacted account stays refused.
 func (d *Desk) SignInExternal(ctx context.Context, in ExternalSignIn) (User, error) {
+	u, err := d.signInExternal(ctx, in)
+	if ErrorCode(err) == EConflict {
+		// The same person's first sign-in raced another (two tabs, two
+		// replicas): the account exists now, so the second try links it.
+		u, err = d.signInExternal(ctx, in)
+	}
+	return u, err
+}
+
+func (d *Desk) signInExternal(ctx context.Context, in ExternalSignIn) (User, error) {
 	email := NormEmail(in.Email)
 	if in.Source == "" || in.Subject == "" {
 		return User{}, Errorf(EInvalid, "external identity without source or subject")
