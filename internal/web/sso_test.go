@@ -374,3 +374,32 @@ func TestLDAPLoginForm(t *testing.T) {
 		t.Fatalf("failed directory log-in not audited: %+v %v", failed, err)
 	}
 }
+
+// TestOIDCProviderDown: an unreachable provider gives the log-in page with
+// an explanation (local accounts keep working), not an error page.
+func TestOIDCProviderDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := "http://" + ln.Addr().String() + "/"
+	ln.Close() // nothing listens there any more
+	p, err := identity.NewOIDC(identity.OIDCConfig{Issuer: issuer, ClientID: "x", RedirectURL: "http://127.0.0.1/cb",
+		Mapping: identity.Mapping{DefaultRole: desk.RoleRequester}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Opts) { o.SSO = []*identity.OIDC{p} })
+	resp, err := http.Get(h.srv.URL + "/login/sso/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(page), "non è riuscito") || !strings.Contains(string(page), `id="login"`) {
+		t.Fatalf("provider down: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, err := http.Get(h.srv.URL + "/login/sso/nessuno"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown provider: %v %d", err, resp.StatusCode)
+	}
+}
