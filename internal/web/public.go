@@ -79,7 +79,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		p.Title = p.T("login.title")
 		// One message whatever went wrong: it must not tell whether the
 		// account exists.
-		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.failed"), SSO: w.ssoButtons(), LDAP: w.ldap != nil})
+		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T(loginFailedKey(err)), SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 		return nil
 	}
 	// A new token at every log-in, so that a token planted before it

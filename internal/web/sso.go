@@ -42,6 +42,18 @@ func init() {
 	}
 }
 
+// errAccountRefused marks a directory account whose password was right but
+// which the desk refuses (no mapped group, disabled, no e-mail).
+var errAccountRefused = errors.New("account refused")
+
+// loginFailedKey is the message of a failed log-in form.
+func loginFailedKey(err error) string {
+	if errors.Is(err, errAccountRefused) {
+		return "login.sso.refused"
+	}
+	return "login.failed"
+}
+
 // ssoButton is an OpenID Connect provider as the log-in page shows it.
 type ssoButton struct{ ID, Label string }
 
@@ -89,7 +101,9 @@ func (w *Web) authenticate(r *http.Request, login, password string) (desk.User, 
 				return desk.User{}, err
 			}
 			w.desk.ExternalSignInFailed(ctx, identity.SourceLDAP, login, desk.ErrorMessage(err), remoteAddr(r))
-			return desk.User{}, err
+			// The password was right: say that the account may not enter,
+			// rather than that the password was wrong.
+			return desk.User{}, &desk.Error{Code: desk.EUnauthorized, Message: desk.ErrorMessage(err), Err: errAccountRefused}
 		}
 		switch {
 		case errors.Is(err, identity.ErrNoSuchPerson):

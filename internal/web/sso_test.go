@@ -358,6 +358,18 @@ func TestLDAPLoginForm(t *testing.T) {
 	if r := post("mrossi", "sbagliata"); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong directory password: %d", r.StatusCode)
 	}
+	// gverdi's password is right but no group of his is mapped: refused,
+	// and told so.
+	c := newBrowser(t)
+	resp, err = c.PostForm(h.srv.URL+"/login", url.Values{"email": {"gverdi"}, "password": {os.Getenv("SPORTELLO_TEST_SLAPD_USER_PASSWORD")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(page), "non è abilitato") {
+		t.Fatalf("unmapped directory account: %d", resp.StatusCode)
+	}
 	if r := post("admin@example.it", testPassword); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("local account beside the directory: %d", r.StatusCode)
 	}
@@ -370,7 +382,8 @@ func TestLDAPLoginForm(t *testing.T) {
 		t.Fatalf("provisioned %+v %v", u, err)
 	}
 	failed, err := h.f.Desk.AuditLog(context.Background(), h.f.Admin, desk.AuditFilter{Action: desk.AuditLoginFailed})
-	if err != nil || len(failed) == 0 || failed[0].Actor != "mrossi" || !strings.HasPrefix(failed[0].Detail, "ldap:") {
+	if err != nil || len(failed) != 2 || failed[1].Actor != "mrossi" || failed[1].Detail != "ldap: wrong password" ||
+		failed[0].Actor != "gverdi" || !strings.Contains(failed[0].Detail, "no role is mapped") {
 		t.Fatalf("failed directory log-in not audited: %+v %v", failed, err)
 	}
 }
