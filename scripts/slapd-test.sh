@@ -51,7 +51,9 @@ install() {
 }
 
 running() {
-	[ -f "$dir/slapd.pid" ] && kill -0 "$(cat "$dir/slapd.pid")" 2>/dev/null
+	local pid
+	pid=$(cat "$dir/slapd.pid" 2>/dev/null || true)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
 certs() {
@@ -222,8 +224,15 @@ CONF
 }
 
 stop() {
-	if running; then
-		kill "$(cat "$dir/slapd.pid")"
+	local pid
+	pid=$(cat "$dir/slapd.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		# Wait for it to let go of its ports before anything restarts it.
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
 		log "stopped"
 	fi
 }
