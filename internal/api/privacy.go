@@ -222,7 +222,7 @@ func (a *API) erasePerson(w http.ResponseWriter, r *http.Request, actor desk.Act
 const personalStyle = `body{font-family:"Titillium Web",Arial,sans-serif;margin:2em;color:#17324d;line-height:1.45}` +
 	`h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:2px solid #06c}` +
 	`table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #b1b1b3;padding:.3em .5em;text-align:left;vertical-align:top}` +
-	`th{background:#e8f0f8}pre{white-space:pre-wrap;margin:0;font-family:inherit}.exempt{font-weight:600;color:#995c00}` +
+	`th{background:#e8f0f8;width:1%;white-space:nowrap}td{overflow-wrap:anywhere}pre{white-space:pre-wrap;margin:0;font-family:inherit}.exempt{font-weight:600;color:#995c00}` +
 	`@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}`
 
 // PersonalDataCSP lets the printable page use its own style and nothing else.
