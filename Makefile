@@ -43,7 +43,8 @@ fuzz: ## run each fuzz target for FUZZTIME iterations (default 10000x)
 		./internal/mail/pec:FuzzParse:1 \
 		./internal/catalog:FuzzImport:1 \
 		./internal/identity:FuzzParseRules:1 \
-		./internal/mail:FuzzIngest:10 ; do \
+		./internal/mail:FuzzIngest:10 \
+		./internal/mail:FuzzIngestPEC:10 ; do \
 		pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; div=$${rest##*:}; \
 		n=$$(( $${FUZZTIME%x} / div ))x; \
 		echo "fuzz $$pkg $$fn ($$n)"; \

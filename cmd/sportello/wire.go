@@ -22,6 +22,7 @@ func wire(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Jobs = append(a.Jobs, m.Jobs()...)
+	a.PEC = mail.PECService{Desk: a.Desk, Store: a.DB}
 	a.Desk.SetTxHooks(desk.TxHooks{OnMessage: m.EnqueueReply, OnStatus: m.EnqueueStatus})
 	assets, err := static.New()
 	if err != nil {
@@ -41,7 +42,7 @@ func wire(ctx context.Context, a *app.App) error {
 	}
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow,
-		LDAP: ldapSignIn, SSO: sso})
+		LDAP: ldapSignIn, SSO: sso, PEC: a.PEC})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ type Opts struct {
 	// Workflow, when set, enables phases, approvals, supplier calls and
 	// catalogue import/export.
 	Workflow *workflow.Engine
+	// PEC, when set, enables the PEC routes (certification data,
+	// evidence download, delivery alerts).
+	PEC PECService
 }
 
 // API serves /api/v1.
@@ -37,11 +40,12 @@ type API struct {
 	maxBody int64
 	mux     *http.ServeMux
 	wf      *workflow.Engine
+	pec     PECService
 }
 
 // New builds the API and its route table.
 func New(o Opts) *API {
-	a := &API{desk: o.Desk, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux(), wf: o.Workflow}
+	a := &API{desk: o.Desk, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux(), wf: o.Workflow, pec: o.PEC}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -90,6 +94,10 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/users", handler: a.createUser},
 		{Method: "GET", Path: "/api/v1/queues", handler: a.queues},
 		{Method: "GET", Path: "/api/v1/services", handler: a.services},
+		{Method: "GET", Path: "/api/v1/tickets/{number}/pec", handler: a.ticketPEC},
+		{Method: "GET", Path: "/api/v1/tickets/{number}/pec/evidence/{id}", handler: a.pecEvidence},
+		{Method: "GET", Path: "/api/v1/pec/alerts", handler: a.pecAlerts},
+		{Method: "GET", Path: "/api/v1/mailboxes", handler: a.mailboxes},
 		{Method: "GET", Path: "/api/v1/audit", handler: a.auditLog},
 		{Method: "GET", Path: "/api/v1/privacy/people/{person}", handler: a.personalData},
 		{Method: "POST", Path: "/api/v1/privacy/people/{person}/erasure", handler: a.erasePerson},

@@ -52,6 +52,8 @@ type Ticket struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
 	Next         []string   `json:"allowed_transitions"`
+	// Protocol is the protocol-register number (single-ticket reads).
+	Protocol string `json:"protocol,omitempty"`
 }
 
 func ticketJSON(t desk.Ticket) Ticket {
@@ -59,7 +61,7 @@ func ticketJSON(t desk.Ticket) Ticket {
 		Priority: string(t.Priority), Channel: string(t.Channel), Level: int(t.Level),
 		Organisation: Ref{Code: t.OrgCode, Name: t.OrgName},
 		Requester:    Person{Email: t.Requester.Email, Name: t.Requester.Name, Phone: t.Requester.Phone},
-		Team:         t.Team, CreatedAt: t.Created, UpdatedAt: t.Updated, Next: []string{}}
+		Team:         t.Team, CreatedAt: t.Created, UpdatedAt: t.Updated, Next: []string{}, Protocol: t.Protocol}
 	if t.ServiceCode != "" {
 		out.Service = &Ref{Code: t.ServiceCode, Name: t.ServiceName}
 	}
@@ -209,6 +211,7 @@ type updateIn struct {
 	Level    *int    `json:"level"`
 	Team     *string `json:"team"`
 	Subject  *string `json:"subject"`
+	Protocol *string `json:"protocol"`
 }
 
 func (a *API) updateTicket(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
@@ -216,7 +219,8 @@ func (a *API) updateTicket(w http.ResponseWriter, r *http.Request, actor desk.Ac
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c := desk.Changes{Assignee: in.Assignee, Queue: in.Queue, Service: in.Service, Team: in.Team, Subject: in.Subject}
+	c := desk.Changes{Assignee: in.Assignee, Queue: in.Queue, Service: in.Service, Team: in.Team, Subject: in.Subject,
+		Protocol: in.Protocol}
 	if in.Priority != nil {
 		p := desk.Priority(*in.Priority)
 		c.Priority = &p

@@ -46,6 +46,8 @@ type App struct {
 
 	// Jobs run while serving.
 	Jobs []Job
+	// PEC, set by the e-mail channel's wiring, enables the API's PEC routes.
+	PEC api.PECService
 
 	mounts     []mount
 	onShutdown []func()
@@ -145,7 +147,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.reg, promhttp.HandlerOpts{}))
-	apiHandler := api.New(api.Opts{Desk: a.Desk, Logger: a.Log, Workflow: a.Workflow})
+	apiHandler := api.New(api.Opts{Desk: a.Desk, Logger: a.Log, Workflow: a.Workflow, PEC: a.PEC})
 	mux.Handle("/api/", apiHandler)
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.h)

@@ -404,7 +404,10 @@ func (d *Desk) Ticket(ctx context.Context, a Actor, number string) (Ticket, erro
 	var t Ticket
 	err := d.store.View(ctx, func(tx Tx) error {
 		var err error
-		t, err = d.visibleTicket(ctx, tx, a, number)
+		if t, err = d.visibleTicket(ctx, tx, a, number); err != nil {
+			return err
+		}
+		t.Protocol, err = tx.TicketProtocol(ctx, t.ID)
 		return err
 	})
 	return t, err

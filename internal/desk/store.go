@@ -78,6 +78,10 @@ type Tx interface {
 	UpdateTicket(ctx context.Context, prev, next *Ticket) error
 	TicketByNumber(ctx context.Context, number string) (Ticket, error)
 	TicketByID(ctx context.Context, id int64) (Ticket, error)
+	// TicketProtocol returns a ticket's protocol number ("" when none);
+	// SetTicketProtocol sets it ("" clears it).
+	TicketProtocol(ctx context.Context, ticketID int64) (string, error)
+	SetTicketProtocol(ctx context.Context, ticketID int64, protocol string, now time.Time) error
 	Tickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
 	// CountTickets counts tickets per organisation, queue and status for
 	// the organisations given (nil: all), from maintained counters.

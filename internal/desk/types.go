@@ -176,6 +176,10 @@ type Ticket struct {
 	QueueCode, QueueName     string
 	AssigneeEmail            string
 	AssigneeName             string
+	// Protocol is the number the ticket was registered under in the
+	// organisation's protocol register; filled by Desk.Ticket, Timeline
+	// and Update (not in lists).
+	Protocol string
 }
 
 // Cause records the identified cause of a resolved problem (the seeds'

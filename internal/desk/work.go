@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // NewMessage is a reply, note or incoming message.
@@ -181,6 +182,8 @@ type Changes struct {
 	Level    *Level
 	Team     *string
 	Subject  *string
+	// Protocol is the protocol-register number ("" clears it).
+	Protocol *string
 }
 
 // Update changes ticket fields, recording each change in the history.
@@ -190,6 +193,13 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 	}
 	if c.Level != nil && !c.Level.Valid() {
 		return Ticket{}, FieldError("level", "level must be 1 or 2")
+	}
+	var protocol string
+	if c.Protocol != nil {
+		protocol = cleanLine(*c.Protocol)
+		if utf8.RuneCountInString(protocol) > MaxProtocol {
+			return Ticket{}, FieldError("protocol", "protocol number longer than %d characters", MaxProtocol)
+		}
 	}
 	var subject string
 	if c.Subject != nil {
@@ -254,9 +264,24 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 			t.ServiceID = id
 			evs = append(evs, Event{Field: "service", Old: prev.ServiceCode, New: *c.Service})
 		}
+		if c.Protocol != nil {
+			old, err := tx.TicketProtocol(ctx, prev.ID)
+			if err != nil {
+				return nil, err
+			}
+			if protocol != old {
+				if err := tx.SetTicketProtocol(ctx, prev.ID, protocol, now); err != nil {
+					return nil, err
+				}
+				evs = append(evs, Event{Field: "protocol", Old: old, New: protocol})
+			}
+		}
 		return evs, nil
 	})
 }
+
+// MaxProtocol bounds a protocol number.
+const MaxProtocol = 100
 
 // Escalate moves a ticket to second-level support, recording why.
 func (d *Desk) Escalate(ctx context.Context, a Actor, number, reason string) (Ticket, error) {
@@ -325,6 +350,9 @@ func (d *Desk) mutateTx(ctx context.Context, a Actor, number string, fn mutation
 		if err != nil {
 			return err
 		}
+		if out.Protocol, err = tx.TicketProtocol(ctx, prev.ID); err != nil {
+			return err
+		}
 		return d.statusHook(ctx, tx, prev, out)
 	})
 	if err != nil {
@@ -350,6 +378,9 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 	err := d.store.View(ctx, func(tx Tx) error {
 		t, err := d.visibleTicket(ctx, tx, a, number)
 		if err != nil {
+			return err
+		}
+		if t.Protocol, err = tx.TicketProtocol(ctx, t.ID); err != nil {
 			return err
 		}
 		tl.Ticket = t

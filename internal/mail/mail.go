@@ -9,7 +9,10 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +22,7 @@ import (
 	"github.com/sportello/sportello/internal/mail/intake"
 	"github.com/sportello/sportello/internal/mail/mailbox"
 	"github.com/sportello/sportello/internal/mail/outbox"
+	"github.com/sportello/sportello/internal/mail/pec"
 	"github.com/sportello/sportello/internal/mail/thread"
 )
 
@@ -55,6 +59,15 @@ type Opts struct {
 	PlusReplyTo bool
 	// Tune adjusts the job settings (tests use short leases and polls).
 	Tune func(*intake.Opts, *outbox.WorkerOpts)
+	// PEC tunes certified mail: the trust anchors provider signatures
+	// are verified against (nil: not verified, only recorded as present).
+	PEC pec.Options
+	// PECMaxSize is the largest message sent through a PEC mailbox
+	// (default outbox.DefaultPECMaxSize).
+	PECMaxSize int64
+	// PECProtocol registers tickets made from certified messages in the
+	// protocol register (see intake.ProtocolHook).
+	PECProtocol intake.ProtocolHook
 }
 
 // Mail is the e-mail channel.
@@ -66,6 +79,8 @@ type Mail struct {
 	Intake    *intake.Job
 	Sender    *outbox.Worker
 	Reminders *outbox.Reminders
+	// PECOverdue alerts on PEC mail not delivered after 24 hours.
+	PECOverdue *PECOverdue
 }
 
 // New builds the e-mail channel of an app, with the app's workflow hooks:
@@ -84,6 +99,20 @@ func New(a *app.App) (*Mail, error) {
 				log.Error("start phases", "ticket", t.Number, "err", err)
 			}
 		}
+	}
+	if path := os.Getenv("SPORTELLO_PEC_TRUST_ANCHORS"); path != "" {
+		pool, err := LoadTrustAnchors(path)
+		if err != nil {
+			return nil, err
+		}
+		o.PEC.TrustAnchors = pool
+	}
+	if v := os.Getenv("SPORTELLO_PEC_MAX_SIZE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("SPORTELLO_PEC_MAX_SIZE: %q is not a size in bytes", v)
+		}
+		o.PECMaxSize = n
 	}
 	return NewWith(o)
 }
@@ -104,12 +133,15 @@ func NewWith(o Opts) (*Mail, error) {
 	if err != nil {
 		return nil, err
 	}
-	ob, err := outbox.New(outbox.Opts{Signer: signer, Now: o.Now, BaseURL: o.BaseURL, Log: o.Log, PlusReplyTo: o.PlusReplyTo})
+	ob, err := outbox.New(outbox.Opts{Signer: signer, Now: o.Now, BaseURL: o.BaseURL, Log: o.Log, PlusReplyTo: o.PlusReplyTo,
+		PECMaxSize: o.PECMaxSize})
 	if err != nil {
 		return nil, err
 	}
+	pm := newPECMetrics(o.Registry)
 	proc := intake.NewProcessor(intake.ProcessorOpts{Store: o.Store, Outbox: ob, Now: o.Now, Log: o.Log,
-		OnCreated: o.OnCreated, Notify: o.Notify, Guard: o.Guard, AfterCreate: o.AfterCreate})
+		OnCreated: o.OnCreated, Notify: o.Notify, Guard: o.Guard, AfterCreate: o.AfterCreate,
+		PEC: o.PEC, OnPECAlert: pm.alert, PECProtocol: o.PECProtocol})
 	dial := o.Dial
 	if dial == nil {
 		dial = intake.IMAPDialer(o.RootCAs)
@@ -131,12 +163,21 @@ func NewWith(o Opts) (*Mail, error) {
 		Intake:    intake.NewJob(io),
 		Sender:    outbox.NewWorker(wo),
 		Reminders: outbox.NewReminders(outbox.ReminderOpts{Store: o.Store, Outbox: ob, Log: o.Log, Now: o.Now}),
+		PECOverdue: &PECOverdue{store: o.Store, now: nowOr(o.Now), log: o.Log, every: 10 * time.Minute, after: 24 * time.Hour,
+			metric: pm.alert},
 	}, nil
 }
 
 // Jobs are the background jobs serve runs: the intake, the outbox sender
 // and the waiting-on-you reminders.
-func (m *Mail) Jobs() []app.Job { return []app.Job{m.Intake, m.Sender, m.Reminders} }
+func (m *Mail) Jobs() []app.Job { return []app.Job{m.Intake, m.Sender, m.Reminders, m.PECOverdue} }
+
+func nowOr(f func() time.Time) func() time.Time {
+	if f == nil {
+		return time.Now
+	}
+	return f
+}
 
 // EnqueueReply puts an agent's public reply in the outbox; see
 // outbox.Outbox.EnqueueReply.

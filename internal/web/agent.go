@@ -8,6 +8,7 @@ import (
 
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
+	"github.com/sportello/sportello/internal/mail/mailbox"
 )
 
 // listLimit is the number of tickets per page of the workspace list.
@@ -53,6 +54,9 @@ type workspaceView struct {
 	Error     string
 	OpenTotal int64
 	View      string // the saved view in use, if any
+	// PECAlerts are recent PEC delivery alerts of tickets assigned to the
+	// agent or to no one (pec.go).
+	PECAlerts []mailbox.PECAlert
 }
 
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -113,6 +117,7 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	case !f.Active():
 		v.View = "open"
 	}
+	v.PECAlerts = w.recentPECAlerts(ctx, c.Actor)
 	w.render(rw, r, status, "workspace", v)
 	return nil
 }
@@ -164,6 +169,7 @@ type ticketView struct {
 	MaxUpload string
 	Mine      bool
 	Phases    *phasesView
+	PEC       *pecView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -209,6 +215,7 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	v.Agents = w.agents(ctx, c.Actor)
+	v.PEC = w.ticketPEC(ctx, c.Actor, t.Number)
 	w.render(rw, r, status, "ticket", v)
 	return nil
 }
@@ -309,7 +316,13 @@ func (w *Web) ticketFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		s := f.Get("service")
 		ch.Service = &s
 	}
-	return w.ticketAction(rw, r, c, "fields", nil, func(number string) (string, error) {
+	field := "fields"
+	if f.Has("protocol") {
+		s := f.Get("protocol")
+		ch.Protocol = &s
+		field = "protocol" // its own form (pec.html)
+	}
+	return w.ticketAction(rw, r, c, field, nil, func(number string) (string, error) {
 		_, err := w.desk.Update(r.Context(), c.Actor, number, ch)
 		return "ticket.updated", err
 	})

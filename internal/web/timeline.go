@@ -99,7 +99,7 @@ func eventText(p *Page, ph *phasesView, e desk.Event) string {
 		return p.T("event.level", p.LevelLabel(desk.Level(o)), p.LevelLabel(desk.Level(n)))
 	case "assignee":
 		return p.T("event.assignee", val(e.Old), val(e.New))
-	case "queue", "service", "team", "subject":
+	case "queue", "service", "team", "subject", "protocol":
 		return p.T("event."+e.Field, val(e.Old), val(e.New))
 	case "cause":
 		cat, text, _ := strings.Cut(e.New, ": ")

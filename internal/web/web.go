@@ -30,6 +30,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/sportello/sportello/internal/api"
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
 	"github.com/sportello/sportello/internal/identity"
@@ -79,6 +80,9 @@ type Opts struct {
 	// as "Accedi con …" buttons (see sso.go).
 	LDAP *identity.LDAP
 	SSO  []*identity.OIDC
+	// PEC, when set, shows the PEC channel on the ticket page
+	// (certification data, evidence, delivery per recipient, alerts).
+	PEC api.PECService
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -123,6 +127,7 @@ type Web struct {
 	rome      *time.Location
 	ldap      *identity.LDAP
 	sso       []*identity.OIDC
+	pec       api.PECService
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -145,7 +150,7 @@ func New(o Opts) (*Web, error) {
 		return nil, errors.New("web: Key must be the installation secret (at least 16 bytes)")
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
-		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}),
+		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
 		ldap: o.LDAP, sso: o.SSO}
 	if w.assets == nil {
 		a, err := static.New()
@@ -283,6 +288,7 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
+	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {

@@ -42,6 +42,8 @@ type Processor struct {
 	guard       desk.TransitionGuard
 	afterCreate func(context.Context, desk.Ticket)
 	pecOpts     pec.Options
+	onPECAlert  func(mailbox.PECAlert)
+	pecProtocol ProtocolHook
 }
 
 // ProcessorOpts configures a Processor.
@@ -65,12 +67,19 @@ type ProcessorOpts struct {
 	AfterCreate func(context.Context, desk.Ticket)
 	// PEC tunes the parsing of certified mail (trust anchors).
 	PEC pec.Options
+	// OnPECAlert is called after commit for every PEC delivery alert
+	// raised (metrics).
+	OnPECAlert func(mailbox.PECAlert)
+	// PECProtocol, when set, registers each ticket made from a PEC
+	// envelope in the protocol register, after commit (intake_pec.go).
+	PECProtocol ProtocolHook
 }
 
 // NewProcessor returns a Processor.
 func NewProcessor(o ProcessorOpts) *Processor {
 	p := &Processor{store: o.Store, outbox: o.Outbox, signer: o.Outbox.Signer(), now: o.Now, maxAtt: o.MaxAttachment, log: o.Log,
-		onCreated: o.OnCreated, notify: o.Notify, guard: o.Guard, afterCreate: o.AfterCreate, pecOpts: o.PEC}
+		onCreated: o.OnCreated, notify: o.Notify, guard: o.Guard, afterCreate: o.AfterCreate, pecOpts: o.PEC, onPECAlert: o.OnPECAlert,
+		pecProtocol: o.PECProtocol}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -177,6 +186,12 @@ func (p *Processor) IngestBatch(ctx context.Context, mb mailbox.Mailbox, uidVali
 				p.afterCreate(ctx, t)
 			}
 		}
+		if p.onPECAlert != nil {
+			for _, a := range in.pecAlerts {
+				p.onPECAlert(a)
+			}
+		}
+		p.registerProtocol(ctx, in)
 		if p.notify != nil {
 			for _, id := range slices.Compact(in.changed) {
 				p.notify(id)
@@ -238,6 +253,9 @@ func (p *Processor) apply(ctx context.Context, dtx desk.Tx, in *incoming, cache 
 		if err := in.tx.InsertOutEvent(ctx, &e); err != nil {
 			return err
 		}
+	}
+	if err := in.recordPEC(ctx); err != nil {
+		return err
 	}
 	if in.rec.TicketID != 0 && in.res.Ticket == "" {
 		in.res.Ticket = ticketNumber(ctx, in.tx, in.rec.TicketID)
@@ -386,6 +404,10 @@ type incoming struct {
 	res     Result
 	// events about sent messages, inserted after the received one.
 	pendingEvents []mailbox.OutEvent
+	// PEC receipt effects (see intake_pec.go) and the alerts raised.
+	pecWork   *pecWork
+	pecAlerts []mailbox.PECAlert
+	pecCert   *mailbox.PECCert
 }
 
 // reset puts the message back to its state after parsing, before an
@@ -397,6 +419,7 @@ func (in *incoming) reset() {
 		in.perr = errors.New(in.quarantine)
 	}
 	in.created, in.changed, in.res, in.pendingEvents = nil, nil, Result{}, nil
+	in.pecWork, in.pecAlerts, in.pecCert = nil, nil, nil
 }
 
 // prepare parses the message outside the transaction.
@@ -917,6 +940,11 @@ func (in *incoming) redirect(ctx context.Context, t desk.Ticket, dec route.Decis
 		return false, err
 	}
 	in.set(mailbox.OutRedirected, fmt.Sprintf("to %s <%s> (province %s from %s)", office.Name, office.Address(), province, source))
+	if dec.ForwardPEC {
+		if err := in.forwardPEC(ctx, t, office); err != nil {
+			return false, err
+		}
+	}
 	// The requester must learn where to write even when automatic answers
 	// are being limited, so only robots and loops stop this one.
 	return true, in.reply(ctx, outbox.KindRedirect, &t, data, msg.ID, true)
@@ -1031,31 +1059,9 @@ func (in *incoming) bounce(ctx context.Context) error {
 	return nil
 }
 
-// receipt records a PEC receipt on the message it certifies.
-func (in *incoming) receipt(ctx context.Context) error {
-	pp := in.pec
-	in.set(mailbox.OutReceipt, "")
-	out, err := in.tx.OutboundByMessageID(ctx, pec.StripAngles(pp.RefMessageID))
-	if desk.IsNotFound(err) {
-		in.set(mailbox.OutReceipt, fmt.Sprintf("PEC receipt %s about a message we did not send: %s", pp.Receipt, pp.RefMessageID))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	detail := string(pp.Receipt) + " sha256=" + pp.SHA256
-	if err := in.recordOutEvent(ctx, out, "pec:"+string(pp.Receipt), detail); err != nil {
-		return err
-	}
-	if pp.Receipt.IsFailure() {
-		if err := in.tx.SetOutboundState(ctx, out.ID, mailbox.OutBounced, "PEC: "+string(pp.Receipt)); err != nil {
-			return err
-		}
-	}
-	in.rec.TicketID = out.TicketID
-	in.set(mailbox.OutReceipt, fmt.Sprintf("PEC %s for sent message %s", pp.Receipt, out.MessageID))
-	return nil
-}
+// receipt records a PEC receipt on the message it certifies (see
+// intake_pec.go).
+func (in *incoming) receipt(ctx context.Context) error { return in.pecReceipt(ctx) }
 
 // recordOutEvent notes an event about a sent message; it is inserted once
 // the received message that reports it is (it refers to it).

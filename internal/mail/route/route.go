@@ -91,6 +91,10 @@ type Action struct {
 	// organisation, and the ticket is closed as redirected. When no office
 	// is found the ticket stays open for an agent.
 	Redirect string `json:"redirect,omitempty"`
+	// ForwardPEC, with Redirect, also forwards the request to the
+	// competent office's PEC address from the organisation's PEC mailbox
+	// (its receipts are tracked on the ticket like a reply's).
+	ForwardPEC bool `json:"forward_pec,omitempty"`
 }
 
 // Rule is an ordered routing rule.
@@ -237,6 +241,7 @@ func merge(a, b Action) Action {
 	set(&a.Text, b.Text)
 	set(&a.Redirect, b.Redirect)
 	a.NoTicket = a.NoTicket || b.NoTicket
+	a.ForwardPEC = a.ForwardPEC || b.ForwardPEC
 	return a
 }
 
