@@ -54,6 +54,7 @@ type IdentityJSON struct {
 
 type PersonalTicket struct {
 	Number      string    `json:"number"`
+	Protocol    string    `json:"protocol"`
 	Subject     string    `json:"subject"`
 	Description string    `json:"description"`
 	Status      string    `json:"status"`
@@ -137,7 +138,7 @@ func NewPersonalData(p desk.PersonalData, codes map[int64]string) PersonalData {
 		out.Identities = append(out.Identities, IdentityJSON{Source: e.Source, Subject: e.Subject, Department: e.Department, Groups: g, First: e.First, Last: e.Last})
 	}
 	for _, t := range p.Tickets {
-		out.Tickets = append(out.Tickets, PersonalTicket{Number: t.Number, Subject: t.Subject, Description: t.Description, Status: string(t.Status),
+		out.Tickets = append(out.Tickets, PersonalTicket{Number: t.Number, Protocol: t.Protocol, Subject: t.Subject, Description: t.Description, Status: string(t.Status),
 			Channel: string(t.Channel), Service: t.ServiceCode, Queue: t.QueueCode, Requester: Contact(t.Requester), Created: t.Created, Updated: t.Updated})
 	}
 	for _, m := range p.Messages {
@@ -259,7 +260,7 @@ var personalHTML = template.Must(template.New("p").Funcs(template.FuncMap{
 {{ range .Identities }}<tr><td>{{ .Source }}</td><td>{{ .Subject }}</td><td>{{ .Department }}</td><td>{{ range .Groups }}{{ . }}<br>{{ end }}</td><td>{{ when .Last }}</td></tr>{{ end }}</table>{{ else }}<p>Nessuna / none.</p>{{ end }}
 <h2>Richieste / Requests ({{ len .Tickets }})</h2>
 {{ range .Tickets }}<table>
-<tr><th>Numero / Number</th><td>{{ .Number }}</td><th>Stato / Status</th><td>{{ .Status }}</td></tr>
+<tr><th>Numero / Number</th><td>{{ .Number }}{{ if .Protocol }} — protocollo / protocol {{ .Protocol }}{{ end }}</td><th>Stato / Status</th><td>{{ .Status }}</td></tr>
 <tr><th>Oggetto / Subject</th><td colspan="3">{{ .Subject }}</td></tr>
 <tr><th>Descrizione / Description</th><td colspan="3"><pre>{{ .Description }}</pre></td></tr>
 <tr><th>Canale / Channel</th><td>{{ .Channel }}</td><th>Aperta / Opened</th><td>{{ when .Created }}</td></tr>

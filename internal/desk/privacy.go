@@ -16,6 +16,8 @@ const RedactedMarker = "[oscurato]"
 // Reasons an erasure keeps a record (shown in the export and the report).
 const (
 	ExemptPEC = "PEC evidence: certified-mail messages and receipts are legal proof of sending and delivery (DPR 68/2005, CAD art. 48)"
+	// ExemptProtocol keeps a ticket's protocol-register number (DPR 445/2000).
+	ExemptProtocol = "protocol reference: the number the request was registered under in the protocol register (DPR 445/2000)"
 )
 
 // PersonalMail is a message received from, or sent to, a person.
@@ -134,6 +136,11 @@ func (d *Desk) collect(ctx context.Context, tx Tx, u User) (PersonalData, error)
 			break
 		}
 		q.Before = page[len(page)-1].ID
+	}
+	for i := range p.Tickets {
+		if p.Tickets[i].Protocol, err = tx.TicketProtocol(ctx, p.Tickets[i].ID); err != nil {
+			return p, err
+		}
 	}
 	for _, t := range p.Tickets {
 		p.ticketByID[t.ID] = t
@@ -308,6 +315,9 @@ func (d *Desk) ErasePerson(ctx context.Context, a Actor, who string) (ErasureRep
 				next.Description = RedactedMarker
 				next.Requester = Contact{Name: RedactedMarker}
 				rep.Tickets++
+				if t.Protocol != "" {
+					rep.Exempt = append(rep.Exempt, Exemption{Kind: "protocol", RefID: t.ID, Reason: ExemptProtocol})
+				}
 			}
 			if next.Subject == "" {
 				next.Subject = RedactedMarker

@@ -142,6 +142,15 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 		VALUES ($1, $2, 'reply', '<a@x>', 'desk@example.it', 'utente@example.it', 'Re: Stampante', $3, 'sent', 0, $4, $4)`, mb, t1.ID, []byte("To: Ugo Fantozzi <utente@example.it>\r\n\r\nGentile Ugo Fantozzi"), now)
 	out2 := execSQL(t, db, `INSERT INTO mail_out (mailbox_id, ticket_id, kind, message_id, mail_from, rcpt_to, subject, raw, state, next_at, created_at)
 		VALUES ($1, $2, 'resolved', '<b@x>', 'desk@example.it', 'capo@example.it,utente@example.it', 'Risolto', $3, 'pending', 0, $4)`, mb, t1.ID, []byte("To: utente@example.it\r\n\r\nrisolto"), now)
+	// The PEC message's certification data, and the protocol number the
+	// request was registered under: evidence and references the law keeps.
+	execSQLNoID(t, db, `INSERT INTO pec_messages (in_id, ticket_id, kind, tipo, sender, daticert, sha256, received_at)
+		VALUES ($1, $2, 'transport', 'posta-certificata', 'utente@example.it', '{"mittente":"utente@example.it"}', 'y', $3)`, inPEC, t3.ID, now)
+	if err := db.Update(ctx, func(tx desk.Tx) error {
+		return tx.SetTicketProtocol(ctx, t3.ID, "PROT-2026-0042", f.Clock.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A colleague's message on Ugo's ticket with him in Cc, and one that
 	// does not name him (which stays as it is).
 	inCc := execSQL(t, db, `INSERT INTO mail_in (mailbox_id, uid_validity, uid, sha256, size, raw, from_addr, recipient, subject, outcome, ticket_id, received_at)
@@ -192,13 +201,16 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 		t.Fatal(err)
 	}
 	if rep.Tickets != 3 || rep.Messages != 1 || rep.OtherMessages != 1 || rep.Attachments != 2 || rep.BlobsDeleted != 2 ||
-		rep.MailIn != 2 || rep.MailOut != 2 || rep.SupplierCalls != 1 || rep.Tokens != 1 || len(rep.Exempt) != 2 {
+		rep.MailIn != 2 || rep.MailOut != 2 || rep.SupplierCalls != 1 || rep.Tokens != 1 || len(rep.Exempt) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
-	kinds := []string{rep.Exempt[0].Kind, rep.Exempt[1].Kind}
+	var kinds []string
+	for _, e := range rep.Exempt {
+		kinds = append(kinds, fmt.Sprintf("%s:%d", e.Kind, e.RefID))
+	}
 	slices.Sort(kinds)
-	if kinds[0] != "attachment" || kinds[1] != "mail_in" || rep.Exempt[1].RefID+rep.Exempt[0].RefID == 0 {
-		t.Fatalf("exempt %+v", rep.Exempt)
+	if strings.Join(kinds, " ") != fmt.Sprintf("attachment:%d mail_in:%d protocol:%d", firstAttachment(t, db, t3.ID), inPEC, t3.ID) {
+		t.Fatalf("exempt %v", kinds)
 	}
 
 	// Statistics, tickets and the shape of history are intact: the same
@@ -249,7 +261,7 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	found := findAnywhere(t, db, needles, map[string]bool{"audit_log": true})
 	var unexpected []string
 	for _, s := range found {
-		if !strings.HasPrefix(s, "mail_in.") && !strings.HasPrefix(s, "blobs.") {
+		if !strings.HasPrefix(s, "mail_in.") && !strings.HasPrefix(s, "blobs.") && !strings.HasPrefix(s, "pec_messages.") {
 			unexpected = append(unexpected, s)
 		}
 	}
@@ -268,6 +280,11 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	_ = db.SQL().QueryRow(rebindQ(db, "SELECT raw FROM mail_in WHERE id = $1"), inOther).Scan(&rawOther)
 	if len(rawCc) != 0 || !strings.Contains(string(rawOther), "secondo livello") {
 		t.Fatalf("colleagues' mail: with Ugo in Cc %q, without %q", rawCc, rawOther)
+	}
+	var protocol string
+	_ = db.SQL().QueryRow(rebindQ(db, "SELECT protocol FROM ticket_protocol WHERE ticket_id = $1"), t3.ID).Scan(&protocol)
+	if protocol != "PROT-2026-0042" {
+		t.Fatalf("protocol reference lost: %q", protocol)
 	}
 	var state string
 	_ = db.SQL().QueryRow(rebindQ(db, "SELECT state FROM mail_out WHERE id = $1"), out2).Scan(&state)
@@ -296,7 +313,7 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p2.User.Redacted || p2.User.Active || len(p2.Redactions) != 1 || len(p2.Exemptions) != 2 {
+	if !p2.User.Redacted || p2.User.Active || len(p2.Redactions) != 1 || len(p2.Exemptions) != 3 {
 		t.Fatalf("after: %+v", p2)
 	}
 	log, err := d.AuditLog(ctx, f.Admin, desk.AuditFilter{Action: "redact"})
@@ -310,6 +327,23 @@ func testErasePerson(t *testing.T, open func(testing.TB) *store.DB) {
 	if after := counts(t, db); !slices.Equal(after, countsBefore) {
 		t.Fatal("counters changed at the second erasure")
 	}
+}
+
+func execSQLNoID(t *testing.T, db *store.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.SQL().Exec(rebindQ(db, q), args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// firstAttachment returns the id of the ticket's first attachment (the PEC one).
+func firstAttachment(t *testing.T, db *store.DB, ticketID int64) int64 {
+	t.Helper()
+	var id int64
+	if err := db.SQL().QueryRow(rebindQ(db, "SELECT MIN(id) FROM attachments WHERE ticket_id = $1"), ticketID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func rebindQ(db *store.DB, q string) string {
