@@ -40,9 +40,13 @@ func wire(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
+	ma, err := mail.NewAdmin(a.Desk, a.Key)
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Portal: portalInfo(ctx, a), Workflow: a.Workflow,
-		LDAP: ldapSignIn, SSO: sso, PEC: a.PEC})
+		PEC: a.PEC, Mail: ma, Catalogue: a.Workflow, LDAP: ldapSignIn, SSO: sso})
 	if err != nil {
 		return err
 	}

@@ -93,9 +93,11 @@ func (d *Desk) CreateOrg(ctx context.Context, a Actor, in NewOrg) (Organisation,
 			return Errorf(EConflict, "organisation %s already exists", in.Code)
 		}
 		if in.Default {
-			return tx.SetSetting(ctx, SettingDefaultOrg, strconv.FormatInt(o.ID, 10))
+			if err := tx.SetSetting(ctx, SettingDefaultOrg, strconv.FormatInt(o.ID, 10)); err != nil {
+				return err
+			}
 		}
-		return nil
+		return d.auditAdmin(ctx, tx, a, o.ID, "org.create", "org:"+o.Code, o.Name)
 	})
 	return o, err
 }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -61,6 +62,10 @@ type DB struct {
 	once     sync.Once
 
 	stats Stats
+
+	// statsSchema caches whether the dashboard aggregates of migration
+	// 0090 exist (0 unknown, 1 yes, 2 no: a database not migrated yet).
+	statsSchema atomic.Int32
 
 	// PostgreSQL only: a one-connection pool for DDL run outside callers'
 	// transactions, and the ticket sequences known to exist.
@@ -415,7 +420,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	single := len(batch) == 1
 	stmts := map[string]*sql.Stmt{} // closed with the transaction
-	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}}
+	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}, sd: &statsDelta{open: map[openKey]int64{}, days: map[dayKey]dayDelta{}}}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -479,6 +484,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 type batchState struct {
 	counts map[countKey]int
 	seqs   map[int]int64 // year → last number allocated in this batch
+	sd     *statsDelta   // dashboard aggregates (stats.go)
 }
 
 // merge adds a successful call's counter changes to the batch.
@@ -488,11 +494,13 @@ func (b *batchState) merge(t *q) {
 		b.counts[k] += d
 	}
 	t.counts = nil
+	mergeStats(b.sd, t.sd)
+	t.sd = nil
 }
 
 // flush writes the batch's counters and ticket number counters.
 func (b *batchState) flush(ctx context.Context, t *q) error {
-	t.counts = b.counts
+	t.counts, t.sd = b.counts, b.sd
 	if err := t.flushCounts(ctx); err != nil {
 		return err
 	}

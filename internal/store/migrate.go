@@ -122,6 +122,7 @@ func (db *DB) Migrate(ctx context.Context, upTo *int) ([]string, error) {
 		}
 		done = append(done, m.Name)
 	}
+	db.statsSchema.Store(0) // known again at the next ticket write
 	return done, nil
 }
 

@@ -65,6 +65,7 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 	}
 	k.ID = id
 	t.count(k, 1)
+	t.statInsert(k)
 	return nil
 }
 
@@ -118,7 +119,11 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
 		strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "),
 		nullID(created.ActorID), us(created.At), created.Field, created.New).Scan(&k.ID, &k.Number)
-	return conflict(err, "ticket number is taken")
+	if err != nil {
+		return conflict(err, "ticket number is taken")
+	}
+	t.statInsert(k)
+	return nil
 }
 
 // tsvectorSQL is the PostgreSQL expression of a ticket's search vector:
@@ -179,7 +184,7 @@ func (t *q) flushCounts(ctx context.Context) error {
 		}
 	}
 	t.counts = nil
-	return nil
+	return t.flushStats(ctx)
 }
 
 func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
@@ -196,6 +201,7 @@ func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 		t.count(prev, -1)
 		t.count(k, 1)
 	}
+	t.statUpdate(prev, k)
 	return nil
 }
 

@@ -35,6 +35,8 @@ type q struct {
 	conn *sql.Conn
 	// counts holds counter changes until flushCounts.
 	counts map[countKey]int
+	// sd holds dashboard aggregate changes until flushCounts (stats.go).
+	sd *statsDelta
 	// batch is the SQLite group-commit batch this call belongs to.
 	batch *batchState
 }

@@ -201,7 +201,12 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 	if v.Form == nil {
 		v.Form = map[string]string{}
 	}
-	for _, cn := range cannedAnswers {
+	// The organisation's own answers (administration) come first.
+	own, err := w.desk.CannedAnswers(ctx, c.Actor, t.OrgCode)
+	if err != nil {
+		return err
+	}
+	for _, cn := range append(ownCanned(own), cannedAnswers...) {
 		cn.Text = fillCanned(cn.Text, t, c.User.Name)
 		v.Canned = append(v.Canned, cn)
 		if v.Form["canned"] == cn.Code && v.Form["body"] == "" {

@@ -83,6 +83,11 @@ type Opts struct {
 	// PEC, when set, shows the PEC channel on the ticket page
 	// (certification data, evidence, delivery per recipient, alerts).
 	PEC api.PECService
+	// Mail administers mailboxes, routing rules, addresses and the office
+	// directory (*mail.Admin); Catalogue the services (*workflow.Engine).
+	// Optional: without them those administration pages say so.
+	Mail      MailAdmin
+	Catalogue CatalogueAdmin
 }
 
 // PortalInfo describes the desk's channels for the portal home page, like
@@ -128,6 +133,8 @@ type Web struct {
 	ldap      *identity.LDAP
 	sso       []*identity.OIDC
 	pec       api.PECService
+	mail      MailAdmin
+	catalogue CatalogueAdmin
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -151,7 +158,7 @@ func New(o Opts) (*Web, error) {
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
 		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
-		ldap: o.LDAP, sso: o.SSO}
+		mail: o.Mail, catalogue: o.Catalogue, ldap: o.LDAP, sso: o.SSO}
 	if w.assets == nil {
 		a, err := static.New()
 		if err != nil {
@@ -289,6 +296,9 @@ func (w *Web) routes() {
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
+
+	// Administration and dashboards (admin.go).
+	w.adminRoutes(h)
 
 	// Everything else under this handler is a page that does not exist.
 	h("/", public, func(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
