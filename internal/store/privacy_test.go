@@ -353,10 +353,44 @@ func rebindQ(db *store.DB, q string) string {
 	return q
 }
 
-// counts renders the maintained counters for comparison.
+// counts renders every maintained statistic for comparison: the queue
+// counters, and the dashboard's open and daily statistics (shards summed).
 func counts(t *testing.T, db *store.DB) []string {
 	t.Helper()
 	var out []string
+	for _, q := range []string{
+		"SELECT 'open', org_id, status, channel, service_id, queue_id, SUM(n) FROM stat_open GROUP BY org_id, status, channel, service_id, queue_id",
+		"SELECT 'daily', org_id, day, channel, service_id, queue_id, SUM(opened), SUM(responded), SUM(resolved), SUM(response_secs), SUM(resolution_secs) " +
+			"FROM stat_daily GROUP BY org_id, day, channel, service_id, queue_id",
+	} {
+		rows, err := db.SQL().Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, "%v/", v)
+			}
+			out = append(out, b.String())
+		}
+		rows.Close()
+	}
+	if len(out) == 0 {
+		t.Fatal("no dashboard statistics to compare")
+	}
 	err := db.View(context.Background(), func(tx desk.Tx) error {
 		cs, err := tx.CountTickets(context.Background(), nil)
 		for _, c := range cs {
