@@ -43,6 +43,7 @@ fuzz: ## run each fuzz target for FUZZTIME iterations (default 10000x)
 		./internal/mail/pec:FuzzParse:1 \
 		./internal/catalog:FuzzImport:1 \
 		./internal/mail/route:FuzzImportCSV:1 \
+		./internal/catalog:FuzzCheckValues:1 \
 		./internal/identity:FuzzParseRules:1 \
 		./internal/mail:FuzzIngest:10 \
 		./internal/mail:FuzzIngestPEC:10 ; do \

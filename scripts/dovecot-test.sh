@@ -2,6 +2,9 @@
 # A real Dovecot for the e-mail channel's end-to-end test
 # (internal/mail/dovecot_test.go): IMAP and LMTP on loopback high ports,
 # one passwd-file account, mail in a temporary directory. Runs as root.
+# The same IMAP port on 127.0.0.2 offers neither IDLE nor MOVE, as older
+# servers, so that the test covers polling and the COPY/EXPUNGE fallback.
+# Several instances may run side by side with their own directory and ports.
 #
 #   eval "$(scripts/dovecot-test.sh env)"   # install if missing, start, print the test's variables
 #   scripts/dovecot-test.sh stop
@@ -99,8 +102,18 @@ service imap-login {
     address = 127.0.0.1
     port = $imap_port
   }
+  inet_listener imap_old {
+    address = 127.0.0.2
+    port = $imap_port
+  }
   inet_listener imaps {
     port = 0
+  }
+}
+# Connections to 127.0.0.2 get a server without IDLE and MOVE.
+local 127.0.0.2 {
+  protocol imap {
+    imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ NAMESPACE UIDPLUS UNSELECT CHILDREN
   }
 }
 service lmtp {
@@ -144,6 +157,7 @@ env)
 	start
 	echo "export SPORTELLO_TEST_DOVECOT=1"
 	echo "export SPORTELLO_TEST_DOVECOT_IMAP=127.0.0.1:$imap_port"
+	echo "export SPORTELLO_TEST_DOVECOT_IMAP_OLD=127.0.0.2:$imap_port"
 	echo "export SPORTELLO_TEST_DOVECOT_LMTP=127.0.0.1:$lmtp_port"
 	echo "export SPORTELLO_TEST_DOVECOT_USER=$user"
 	echo "export SPORTELLO_TEST_DOVECOT_PASSWORD=$password"

@@ -150,6 +150,17 @@ var demoRequests = []demoRequest{
 	{"software-gestionali", "Civilia Open non si avvia", "All'avvio di Civilia Open compare un errore di connessione al database."},
 }
 
+// demoFields are the values of the services' own fields for some of the
+// demo requests, by subject (the form of those services asks for them).
+var demoFields = map[string]map[string]string{
+	"Installazione Acrobat Reader": {"software": "Acrobat Reader DC", "postazione": "PC-PROT-012"},
+	"Richiesta regola firewall per il portale SUAP": {"tipo": "regola-firewall", "sorgente": "10.20.1.0/24", "destinazione": "suap.fornitore.example.it",
+		"porta": "443", "protocollo": "tcp", "motivazione": "Accesso degli uffici al portale SUAP del fornitore."},
+	"IP del server di posta in blacklist":       {"tipo": "blacklist", "motivazione": "Le mail verso i comuni vengono respinte."},
+	"Configurazione casella PEC su Thunderbird": {"tipo-casella": "pec", "casella": "attivita.produttive@pec.provincia.brindisi.it"},
+	"Stampante di rete inceppata":               {"dispositivo": "stampante-rete", "ubicazione": "Corridoio, primo piano", "inventario": "INV-4471"},
+}
+
 var demoNames = []string{"Giuseppe Greco", "Anna Leo", "Francesco Caliandro", "Rosa Epifani", "Cosimo Palma", "Lucia Errico",
 	"Vito Martina", "Teresa Lanzilotti", "Angelo Saponaro", "Carmela Rizzo", "Donato Guadalupi", "Paola Marinazzo"}
 
@@ -187,7 +198,7 @@ func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any
 	for i := 0; i < n; i++ {
 		req := demoRequests[r.IntN(len(demoRequests))]
 		in := desk.NewTicket{Subject: req.subject, Description: req.body, Service: req.service,
-			Channel: channels[r.IntN(len(channels))], Priority: desk.Priorities[r.IntN(3)]}
+			Channel: channels[r.IntN(len(channels))], Priority: desk.Priorities[r.IntN(3)], Fields: demoFields[req.subject]}
 		actor := staff
 		if i%5 == 0 {
 			actor = desk.ActorFor(requester)

@@ -17,7 +17,7 @@ import (
 )
 
 const mailboxUsage = `Uso / usage:
-  sportello mailbox add --address EMAIL --imap URL --smtp URL [--pec] [--folder INBOX]
+  sportello mailbox add --address EMAIL --imap URL --smtp URL [--pec] [--folder INBOX] [--move-to FOLDER]
                         [--serves ADDR,…] [--retired ADDR[@YYYY-MM-DD],…] [--org CODE] [--closed followup|reopen]
   sportello mailbox list
   sportello mailbox remove ADDRESS
@@ -78,6 +78,7 @@ func mailboxAdd(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&in.SMTP, "smtp", "", "SMTP URL for answers: smtp://[user:password@]host:port (STARTTLS when offered) or smtps://… (TLS)")
 	fs.BoolVar(&in.PEC, "pec", false, "certified e-mail (PEC) mailbox")
 	fs.StringVar(&in.Folder, "folder", "", "IMAP folder to read (default: the URL's path, else INBOX)")
+	fs.StringVar(&in.MoveTo, "move-to", "", "move processed mail to this IMAP folder once stored (created if missing; default: leave it, marked read)")
 	fs.StringVar(&serves, "serves", "", "more desk addresses delivered to this mailbox, comma-separated")
 	fs.StringVar(&retired, "retired", "", "retired addresses delivered to this mailbox, comma-separated, each optionally @YYYY-MM-DD (from when)")
 	fs.StringVar(&in.Org, "org", "", "organisation code (default: the organisation that serves --address, else the default one)")
@@ -112,6 +113,9 @@ func mailboxAdd(ctx context.Context, env *Env, args []string) error {
 		verb = "collegata / connected"
 	}
 	fmt.Fprintf(env.Stdout, "casella %s %s: IMAP %s (cartella / folder %s), SMTP %s\n", mb.Address, verb, mb.IMAP, mb.Folder, mb.SMTP)
+	if mb.MoveTo != "" {
+		fmt.Fprintf(env.Stdout, "la posta elaborata va nella cartella / processed mail moves to folder %s\n", mb.MoveTo)
+	}
 	fmt.Fprintln(env.Stdout, "un server in esecuzione inizia a leggerla entro pochi secondi / a running server starts reading it within seconds")
 	return nil
 }
@@ -166,7 +170,11 @@ func mailboxList(ctx context.Context, env *Env, args []string) error {
 		}
 		imapURL := mb.IMAP
 		imapURL.Folder = firstNonEmptyString(mb.Folder, imapURL.Folder)
-		fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", mb.Address, orgs[mb.OrgID], mb.PEC, imapURL, mb.SMTP, last, status)
+		imapShown := imapURL.String()
+		if mb.MoveTo != "" {
+			imapShown += " → " + mb.MoveTo
+		}
+		fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", mb.Address, orgs[mb.OrgID], mb.PEC, imapShown, mb.SMTP, last, status)
 	}
 	if err := w.Flush(); err != nil {
 		return err

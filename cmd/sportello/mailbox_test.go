@@ -47,12 +47,17 @@ func TestMailboxCommand(t *testing.T) {
 	}
 	// The same address again updates it; a URL without password keeps it.
 	err, out, _ = mailboxCmd(t, "add", "--data", data, "--address", "desk@ente.it", "--imap", "imap://desk%40ente.it@127.0.0.1:1143/Desk",
-		"--smtp", "smtps://127.0.0.1:1465", "--pec")
-	if err != nil || !strings.Contains(out, "aggiornata") || !strings.Contains(out, "Desk") {
+		"--smtp", "smtps://127.0.0.1:1465", "--pec", "--move-to", "Desk/Elaborati")
+	if err != nil || !strings.Contains(out, "aggiornata") || !strings.Contains(out, "Desk") || !strings.Contains(out, "processed mail moves to folder Desk/Elaborati") {
 		t.Fatalf("update: %v\n%s", err, out)
 	}
+	// The folder for processed mail must be another folder.
+	if err, _, _ := mailboxCmd(t, "add", "--data", data, "--address", "desk@ente.it", "--imap", "imap://desk%40ente.it@127.0.0.1:1143/Desk",
+		"--smtp", "smtps://127.0.0.1:1465", "--move-to", "Desk"); err == nil || !strings.Contains(err.Error(), "another folder") {
+		t.Fatalf("moving to the folder read: %v", err)
+	}
 	_, out, _ = mailboxCmd(t, "list", "--data", data)
-	if !strings.Contains(out, ":***@127.0.0.1:1143/Desk") || !strings.Contains(out, "true") {
+	if !strings.Contains(out, ":***@127.0.0.1:1143/Desk → Desk/Elaborati") || !strings.Contains(out, "true") {
 		t.Fatalf("after update:\n%s", out)
 	}
 	// Bad URLs are refused without repeating the password.

@@ -78,6 +78,7 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/tickets/{number}/comments", handler: a.addComment},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/transitions", handler: a.transition},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/escalate", handler: a.escalate},
+		{Method: "PUT", Path: "/api/v1/tickets/{number}/fields", handler: a.setFields},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/links", handler: a.link},
 		{Method: "POST", Path: "/api/v1/tickets/{number}/merge", handler: a.merge},
 		{Method: "GET", Path: "/api/v1/tickets/{number}/attachments/{id}", handler: a.attachment},

@@ -226,6 +226,7 @@ type Mailbox struct {
 	IMAP        string     `json:"imap"`
 	SMTP        string     `json:"smtp"`
 	Folder      string     `json:"folder"`
+	MoveTo      string     `json:"move_to,omitempty"`
 	Active      bool       `json:"active"`
 	LastOK      *time.Time `json:"last_ok_at"`
 	LastError   string     `json:"last_error,omitempty"`
@@ -265,7 +266,7 @@ func (a *API) mailboxes(w http.ResponseWriter, r *http.Request, actor desk.Actor
 				codes[m.OrgID] = o.Code
 			}
 			mb := Mailbox{Address: m.Address, Org: codes[m.OrgID], PEC: m.PEC, IMAP: m.IMAP.String(), SMTP: m.SMTP.String(),
-				Folder: m.Folder, Active: m.Active, LastError: m.Health.LastError}
+				Folder: m.Folder, MoveTo: m.MoveTo, Active: m.Active, LastError: m.Health.LastError}
 			if t := m.Health.LastOK; !t.IsZero() {
 				mb.LastOK = &t
 			}

@@ -46,12 +46,16 @@ type Ticket struct {
 	Requester    Person     `json:"requester"`
 	Assignee     *Person    `json:"assignee"`
 	Team         string     `json:"team,omitempty"`
+	Tags         []string   `json:"tags"`
 	Cause        *CauseJSON `json:"cause,omitempty"`
 	MergedInto   string     `json:"merged_into,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
 	Next         []string   `json:"allowed_transitions"`
+	// Fields are the values of the service's own fields (single-ticket
+	// reads and create only; not in lists).
+	Fields []desk.FieldValue `json:"fields,omitempty"`
 	// Protocol is the protocol-register number (single-ticket reads).
 	Protocol string `json:"protocol,omitempty"`
 }
@@ -61,7 +65,8 @@ func ticketJSON(t desk.Ticket) Ticket {
 		Priority: string(t.Priority), Channel: string(t.Channel), Level: int(t.Level),
 		Organisation: Ref{Code: t.OrgCode, Name: t.OrgName},
 		Requester:    Person{Email: t.Requester.Email, Name: t.Requester.Name, Phone: t.Requester.Phone},
-		Team:         t.Team, CreatedAt: t.Created, UpdatedAt: t.Updated, Next: []string{}, Protocol: t.Protocol}
+		Team:         t.Team, CreatedAt: t.Created, UpdatedAt: t.Updated, Next: []string{}, Protocol: t.Protocol,
+		Tags: append([]string{}, t.Tags...)}
 	if t.ServiceCode != "" {
 		out.Service = &Ref{Code: t.ServiceCode, Name: t.ServiceName}
 	}
@@ -81,6 +86,7 @@ func ticketJSON(t desk.Ticket) Ticket {
 	for _, s := range desk.NextStatuses(t.Status) {
 		out.Next = append(out.Next, string(s))
 	}
+	out.Fields = t.Fields
 	return out
 }
 
@@ -119,6 +125,10 @@ type createTicketIn struct {
 	Organisation string         `json:"organisation"`
 	Requester    *Person        `json:"requester"`
 	Attachments  []AttachmentIn `json:"attachments"`
+	Tags         []string       `json:"tags"`
+	// Fields are values of the service's own fields by code; when sent,
+	// the service's required fields must be among them.
+	Fields map[string]string `json:"fields"`
 }
 
 func (a *API) createTicket(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
@@ -131,7 +141,8 @@ func (a *API) createTicket(w http.ResponseWriter, r *http.Request, actor desk.Ac
 		return err
 	}
 	nt := desk.NewTicket{OrgCode: in.Organisation, Subject: in.Subject, Description: in.Description, Service: in.Service,
-		Queue: in.Queue, Channel: desk.Channel(in.Channel), Priority: desk.Priority(in.Priority), Attachments: atts}
+		Queue: in.Queue, Channel: desk.Channel(in.Channel), Priority: desk.Priority(in.Priority), Attachments: atts,
+		Fields: in.Fields, Tags: in.Tags}
 	if nt.Channel == "" {
 		nt.Channel = desk.ChannelAPI
 	}
@@ -166,14 +177,14 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request, actor desk.Act
 	qs := r.URL.Query()
 	for k := range qs {
 		switch k {
-		case "q", "status", "queue", "service", "assignee", "channel", "organisation", "requester", "limit", "cursor", "open":
+		case "q", "status", "queue", "service", "assignee", "channel", "organisation", "requester", "limit", "cursor", "open", "order", "tag":
 		default:
 			return desk.FieldError(k, "unknown parameter %q", k)
 		}
 	}
 	in := desk.ListQuery{Text: qs.Get("q"), Queue: qs.Get("queue"), Service: qs.Get("service"), Assignee: qs.Get("assignee"),
 		Channel: desk.Channel(qs.Get("channel")), OrgCode: qs.Get("organisation"), Requester: qs.Get("requester"), Cursor: qs.Get("cursor"),
-		OnlyOpen: qs.Get("open") == "true"}
+		OnlyOpen: qs.Get("open") == "true", Order: desk.Order(qs.Get("order")), Tag: qs.Get("tag")}
 	for _, s := range qs["status"] {
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -211,7 +222,9 @@ type updateIn struct {
 	Level    *int    `json:"level"`
 	Team     *string `json:"team"`
 	Subject  *string `json:"subject"`
-	Protocol *string `json:"protocol"`
+	// Tags replaces the whole tag set.
+	Tags     *[]string `json:"tags"`
+	Protocol *string   `json:"protocol"`
 }
 
 func (a *API) updateTicket(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
@@ -220,7 +233,7 @@ func (a *API) updateTicket(w http.ResponseWriter, r *http.Request, actor desk.Ac
 		return err
 	}
 	c := desk.Changes{Assignee: in.Assignee, Queue: in.Queue, Service: in.Service, Team: in.Team, Subject: in.Subject,
-		Protocol: in.Protocol}
+		Protocol: in.Protocol, Tags: in.Tags}
 	if in.Priority != nil {
 		p := desk.Priority(*in.Priority)
 		c.Priority = &p
@@ -478,4 +491,20 @@ func ServeAttachment(w http.ResponseWriter, at desk.Attachment, data []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
+}
+
+// setFields replaces the values of the ticket's service fields (staff).
+func (a *API) setFields(w http.ResponseWriter, r *http.Request, actor desk.Actor) error {
+	var in struct {
+		Fields map[string]string `json:"fields"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	t, err := a.desk.SetFields(r.Context(), actor, r.PathValue("number"), in.Fields)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ticketJSON(t))
+	return nil
 }

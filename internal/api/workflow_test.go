@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -49,7 +50,80 @@ func withWorkflow(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	e.tokens["approver"] = tok
+	e.fx.Desk.SetFieldChecker(wf.CheckFields)
 	e.srv.Config.Handler = api.New(api.Opts{Desk: e.fx.Desk, Workflow: wf, MaxBody: 2 << 20})
+}
+
+// TestServiceFieldsOverAPI: a firewall-rule request carries the service's
+// own fields; they are checked by the desk, returned with the ticket and
+// described by the OpenAPI document (every response here is validated).
+func TestServiceFieldsOverAPI(t *testing.T) {
+	e := newEnv(t)
+	withWorkflow(t, e)
+	body := map[string]any{"subject": "Apertura porta 443 verso il portale SUAP", "service": "sicurezza-informatica",
+		"fields": map[string]any{"tipo": "regola-firewall", "sorgente": "10.1.2.0/24", "destinazione": "suap.example.it",
+			"porta": "443", "protocollo": "tcp", "motivazione": "Accesso del fornitore al portale SUAP"}}
+	code, tk := e.do("requester", "POST", "/api/v1/tickets", body)
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, tk)
+	}
+	code, got := e.do("requester", "GET", "/api/v1/tickets/"+tk["number"].(string), nil)
+	if code != 200 {
+		t.Fatalf("get: %d %v", code, got)
+	}
+	fs, _ := got["fields"].([]any)
+	if len(fs) != 6 {
+		t.Fatalf("fields = %v", got["fields"])
+	}
+	first := fs[0].(map[string]any)
+	if first["code"] != "tipo" || first["value"] != "regola-firewall" || first["text"] != "Regola firewall (creazione, modifica o cancellazione)" {
+		t.Fatalf("first field = %v", first)
+	}
+	for name, tc := range map[string]struct {
+		fields map[string]any
+		says   string
+	}{
+		"missing justification": {map[string]any{"tipo": "regola-firewall"}, "Motivazione"},
+		"bad port":              {map[string]any{"tipo": "regola-firewall", "motivazione": "x", "porta": "https"}, "Porta"},
+		"unknown field":         {map[string]any{"tipo": "antivirus", "motivazione": "x", "colore": "blu"}, "colore"},
+	} {
+		code, out := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "x", "service": "sicurezza-informatica", "fields": tc.fields})
+		msg, _ := out["message"].(string)
+		if code != 400 || out["code"] != "invalid_request" || !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
+	}
+	// The list sorted by priority; an unknown order is refused.
+	if code, out := e.do("agent", "GET", "/api/v1/tickets?order=priority&limit=5", nil); code != 200 || len(out["items"].([]any)) == 0 {
+		t.Fatalf("order=priority: %d %v", code, out)
+	}
+	if code, out := e.do("agent", "GET", "/api/v1/tickets?order=size", nil); code != 400 || out["code"] != "invalid_request" {
+		t.Fatalf("order=size: %d %v", code, out)
+	}
+	// Without "fields" (a client that does not know the form) the request is
+	// accepted; the agent completes it.
+	code, plain := e.do("requester", "POST", "/api/v1/tickets", map[string]any{"subject": "Regola firewall", "service": "sicurezza-informatica"})
+	if code != 201 {
+		t.Fatalf("without fields: %d %v", code, plain)
+	} else if _, has := plain["fields"]; has {
+		t.Fatalf("fields on a ticket without values: %v", plain)
+	}
+	// Staff complete them, checked the same way; requesters may not.
+	path := "/api/v1/tickets/" + plain["number"].(string) + "/fields"
+	if code, out := e.do("agent", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus"}}); code != 400 {
+		t.Fatalf("incomplete fields: %d %v", code, out)
+	}
+	if code, _ := e.do("requester", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus", "motivazione": "x"}}); code != 403 && code != 404 {
+		t.Fatalf("requester sets fields: %d", code)
+	}
+	code, done := e.do("agent", "PUT", path, map[string]any{"fields": map[string]any{"tipo": "antivirus", "motivazione": "Aggiornare le firme"}})
+	if fs, _ := done["fields"].([]any); code != 200 || len(fs) != 2 {
+		t.Fatalf("set fields: %d %v", code, done)
+	}
+	_, hist := e.do("agent", "GET", "/api/v1/tickets/"+plain["number"].(string)+"/history", nil)
+	if !strings.Contains(fmt.Sprint(hist), "Tipo di richiesta, Motivazione") {
+		t.Errorf("history: %v", hist)
+	}
 }
 
 // TestPrinterFailureScenario is scenario 7 over the API: evaluation,

@@ -88,6 +88,8 @@ func Open(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	// Approval gates apply to every status change, whatever the channel;
 	// a ticket of a service with phases starts them when registered.
 	a.Desk.SetHooks(a.Workflow.GuardTransition, a.startPhases)
+	// A service's own fields are checked against the catalogue.
+	a.Desk.SetFieldChecker(a.Workflow.CheckFields)
 	if err := a.Desk.Bootstrap(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialise database: %w", err)

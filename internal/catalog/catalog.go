@@ -177,6 +177,9 @@ type Service struct {
 	SmartWorking map[string]SmartWorkingValue `yaml:"smart_working,omitempty" json:"smart_working,omitempty"`
 	// Phases are the steps a request goes through, in order.
 	Phases []Phase `yaml:"phases,omitempty" json:"phases,omitempty"`
+	// Fields are what a request for the service asks besides subject and
+	// description (see FormField); not published in the transparency data.
+	Fields []FormField `yaml:"fields,omitempty" json:"fields,omitempty"`
 }
 
 // Office is the "Ufficio del procedimento".
@@ -574,6 +577,8 @@ func (s *Service) validate(p string, criteria []Criterion, ps *problems) {
 			}
 		}
 	}
+
+	validateFields(p, s.Fields, ps)
 
 	codes := map[string]int{}
 	for i, ph := range s.Phases {

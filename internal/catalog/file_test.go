@@ -56,6 +56,8 @@ func fullCatalogue() *Catalogue {
 			SmartWorking: map[string]SmartWorkingValue{"a": Sussiste, "b": NonSussistePregiudizio},
 			Phases: []Phase{{Code: "r", Name: "Ricezione: \"subito\"", Kind: PhaseReceipt, Description: "d",
 				Channels: []string{"web", "pec"}, RequiresApproval: true, Supplier: true}},
+			Fields: []FormField{{Code: "porta", Label: "Porta: TCP", LabelEN: "Port", Type: FieldSelect, Required: true,
+				Options: []FieldOption{{Value: "443", Label: "HTTPS", LabelEN: "HTTPS (en)"}}, Help: "aiuto\nsu due righe", HelpEN: "help"}},
 		}},
 	}
 }

@@ -63,6 +63,7 @@ type Desk struct {
 	guard       TransitionGuard
 	afterCreate []func(context.Context, Ticket)
 	txHooks     TxHooks
+	fieldCheck  FieldChecker
 }
 
 // TxHooks run inside the transaction of a change, so that what they write
@@ -82,7 +83,7 @@ func (d *Desk) SetTxHooks(h TxHooks) { d.txHooks = h }
 // changes to notify.
 func (d *Desk) Bound(st Store, notify func(int64)) *Desk {
 	return &Desk{store: st, now: d.now, maxAtt: d.maxAtt, hasher: d.hasher, notify: notify,
-		guard: d.guard, txHooks: d.txHooks}
+		guard: d.guard, txHooks: d.txHooks, fieldCheck: d.fieldCheck}
 }
 
 func (d *Desk) statusHook(ctx context.Context, tx Tx, prev, next Ticket) error {
@@ -133,6 +134,11 @@ type NewTicket struct {
 	Priority    Priority
 	Requester   Contact
 	Attachments []NewAttachment
+	// Tags label the ticket (see NormTags).
+	Tags []string
+	// Fields are values of the service's own fields, by code (see
+	// FieldValue and checkFields).
+	Fields map[string]string
 }
 
 // NewAttachment is a file to store with a message or ticket.
@@ -196,6 +202,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	if !t.Priority.Valid() {
 		return Ticket{}, FieldError("priority", "unknown priority %q", in.Priority)
 	}
+	if t.Tags, err = NormTags(in.Tags); err != nil {
+		return Ticket{}, err
+	}
+	if len(t.Tags) > 0 && !a.System && !a.IsStaff() {
+		return Ticket{}, FieldError("tags", "only staff can tag tickets")
+	}
 	if a.Role == RoleRequester && !a.System && (t.Channel == ChannelPhone || t.Channel == ChannelInPerson) {
 		return Ticket{}, FieldError("channel", "requesters cannot register %s requests", t.Channel)
 	}
@@ -218,6 +230,7 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 	var svc Service
 	var queue Queue
 	var known User // the requester, when already registered
+	var fields []FieldValue
 	err = d.store.View(ctx, func(tx Tx) error {
 		var err error
 		if org, err = d.orgFor(ctx, tx, a, in.OrgCode); err != nil {
@@ -228,6 +241,9 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 			if err != nil || !svc.Active {
 				return FieldError("service", "unknown service %q", in.Service)
 			}
+		}
+		if fields, err = d.checkFields(ctx, tx, svc, in); err != nil {
+			return err
 		}
 		switch {
 		case in.Queue != "":
@@ -268,8 +284,10 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		case req.Email != "":
 			u := known
 			if u.ID == 0 {
+				// Not registered when read above: register now (a
+				// concurrent registration is found by createRequester).
 				var err error
-				if u, err = d.requesterByEmail(ctx, tx, org.ID, req, now); err != nil {
+				if u, err = d.createRequester(ctx, tx, org.ID, req, now); err != nil {
 					return err
 				}
 			}
@@ -286,6 +304,12 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 			if err := d.storeAttachments(ctx, tx, t.ID, 0, in.Attachments, now); err != nil {
 				return err
 			}
+		}
+		if len(fields) > 0 {
+			if err := tx.SetTicketFields(ctx, t.ID, fields); err != nil {
+				return err
+			}
+			t.Fields = fields
 		}
 		// Display fields from what was read above, instead of reading
 		// the row back: this runs inside the single SQLite writer.
@@ -354,17 +378,10 @@ func (d *Desk) orgFor(ctx context.Context, tx Tx, a Actor, code string) (Organis
 	return o, nil
 }
 
-// requesterByEmail finds a person by e-mail or registers them as a requester
-// of the organisation.
-func (d *Desk) requesterByEmail(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
-	u, err := tx.UserByEmail(ctx, c.Email)
-	if err == nil {
-		return u, nil
-	}
-	if !IsNotFound(err) {
-		return User{}, err
-	}
-	u = User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
+// createRequester registers a person as a requester of the organisation,
+// or returns the person registered meanwhile with that e-mail.
+func (d *Desk) createRequester(ctx context.Context, tx Tx, orgID int64, c Contact, now time.Time) (User, error) {
+	u := User{OrgID: orgID, Email: c.Email, Name: c.Name, Phone: c.Phone, Role: RoleRequester, Active: true, Created: now}
 	if u.Name == "" {
 		u.Name = c.Email
 	}
@@ -407,6 +424,9 @@ func (d *Desk) Ticket(ctx context.Context, a Actor, number string) (Ticket, erro
 		if t, err = d.visibleTicket(ctx, tx, a, number); err != nil {
 			return err
 		}
+		if t.Fields, err = tx.TicketFields(ctx, t.ID); err != nil {
+			return err
+		}
 		t.Protocol, err = tx.TicketProtocol(ctx, t.ID)
 		return err
 	})
@@ -441,6 +461,10 @@ type ListQuery struct {
 	MaxLimit  int
 	OnlyOpen  bool
 	Requester string // e-mail
+	Tag       string // tickets carrying this tag
+	// Order sorts the list (OrderNewest when empty); a cursor belongs to
+	// the order it was made in.
+	Order Order
 }
 
 // Page is one page of tickets and the cursor for the next.
@@ -480,12 +504,23 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 	if q.Channel != "" && !q.Channel.Valid() {
 		return Page{}, FieldError("channel", "unknown channel %q", in.Channel)
 	}
-	if in.Cursor != "" {
-		id, err := DecodeCursor(in.Cursor)
+	if in.Tag != "" {
+		tag, err := NormTag(in.Tag)
 		if err != nil {
-			return Page{}, FieldError("cursor", "invalid cursor")
+			return Page{}, FieldError("tag", "%s", ErrorMessage(err))
 		}
-		q.Before = id
+		q.Tag = tag
+	}
+	if !in.Order.Valid() {
+		return Page{}, FieldError("order", "unknown order %q", in.Order)
+	}
+	q.Order = in.Order
+	startRank := 0
+	if in.Cursor != "" {
+		var err error
+		if startRank, err = applyOrderCursor(in.Order, in.Cursor, &q); err != nil {
+			return Page{}, err
+		}
 	}
 	var page Page
 	err := d.store.View(ctx, func(tx Tx) error {
@@ -543,13 +578,13 @@ func (d *Desk) ListTickets(ctx context.Context, a Actor, in ListQuery) (Page, er
 		}
 		lim := q.Limit
 		q.Limit = lim + 1
-		items, err := tx.Tickets(ctx, q)
+		items, err := ticketsInOrder(ctx, tx, q, startRank)
 		if err != nil {
 			return err
 		}
 		if len(items) > lim {
 			items = items[:lim]
-			page.Next = EncodeCursor(items[lim-1].ID)
+			page.Next = encodeOrderCursor(in.Order, items[lim-1])
 		}
 		page.Items = items
 		return nil

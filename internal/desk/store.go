@@ -27,8 +27,18 @@ type TicketQuery struct {
 	RequesterID int64
 	Channel     Channel
 	Text        string // search expression (see package search)
+	Tag         string // a normalised tag the tickets carry
 	Before      int64  // cursor: only tickets with id < Before
 	Limit       int
+	// Priority keeps only tickets of that priority.
+	Priority Priority
+	// Order is the sort order (OrderNewest when empty). OrderOldest pages
+	// with After (id > After); OrderUpdated with BeforeUpdated (Unix
+	// microseconds) and Before: tickets updated earlier, or at the same
+	// time with a smaller id.
+	Order         Order
+	After         int64
+	BeforeUpdated int64
 }
 
 // Tx is the set of operations available inside a transaction. Getters return
@@ -108,6 +118,21 @@ type Tx interface {
 
 	InsertLink(ctx context.Context, l Link) error
 	Links(ctx context.Context, ticketID int64) ([]Link, error)
+
+	// SetTicketFields stores the values of a ticket's service fields;
+	// TicketFields returns them (none: an empty list).
+	SetTicketFields(ctx context.Context, ticketID int64, fs []FieldValue) error
+	TicketFields(ctx context.Context, ticketID int64) ([]FieldValue, error)
+
+	// CountView sums the maintained counters by organisation, queue,
+	// service, assignee and status that match f, for the organisations
+	// given (nil: all).
+	CountView(ctx context.Context, orgIDs []int64, f ViewFilter) (int64, error)
+	// Saved views of the workspace list (see SavedView).
+	InsertSavedView(ctx context.Context, v *SavedView) error
+	SavedViews(ctx context.Context, orgID, ownerID int64) ([]SavedView, error)
+	SavedViewByID(ctx context.Context, id int64) (SavedView, error)
+	DeleteSavedView(ctx context.Context, id int64) error
 
 	// Audit log (append-only).
 	InsertAudit(ctx context.Context, e *AuditEntry) error

@@ -167,15 +167,20 @@ type Ticket struct {
 	Team        string
 	Cause       Cause
 	MergedInto  int64
-	Created     time.Time
-	Updated     time.Time
-	Resolved    time.Time
+	// Tags are normalised lower-case words, sorted (see NormTags).
+	Tags     []string
+	Created  time.Time
+	Updated  time.Time
+	Resolved time.Time
 	// Display fields, filled by the store from joined rows on reads.
 	OrgCode, OrgName         string
 	ServiceCode, ServiceName string
 	QueueCode, QueueName     string
 	AssigneeEmail            string
 	AssigneeName             string
+	// Fields are the values of the service's own fields; filled by the
+	// desk's single-ticket reads (Ticket, Timeline), not by lists.
+	Fields []FieldValue
 	// Protocol is the number the ticket was registered under in the
 	// organisation's protocol register; filled by Desk.Ticket, Timeline
 	// and Update (not in lists).

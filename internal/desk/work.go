@@ -182,6 +182,8 @@ type Changes struct {
 	Level    *Level
 	Team     *string
 	Subject  *string
+	// Tags replaces the ticket's tag set (see NormTags).
+	Tags *[]string
 	// Protocol is the protocol-register number ("" clears it).
 	Protocol *string
 }
@@ -193,6 +195,13 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 	}
 	if c.Level != nil && !c.Level.Valid() {
 		return Ticket{}, FieldError("level", "level must be 1 or 2")
+	}
+	var tags []string
+	if c.Tags != nil {
+		var err error
+		if tags, err = NormTags(*c.Tags); err != nil {
+			return Ticket{}, err
+		}
 	}
 	var protocol string
 	if c.Protocol != nil {
@@ -224,6 +233,10 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 		if c.Subject != nil && subject != prev.Subject {
 			t.Subject = subject
 			evs = append(evs, Event{Field: "subject", Old: prev.Subject, New: subject})
+		}
+		if c.Tags != nil && JoinTags(tags) != JoinTags(prev.Tags) {
+			t.Tags = tags
+			evs = append(evs, Event{Field: "tags", Old: JoinTags(prev.Tags), New: JoinTags(tags)})
 		}
 		if c.Team != nil && cleanLine(*c.Team) != prev.Team {
 			t.Team = cleanLine(*c.Team)
@@ -380,6 +393,9 @@ func (d *Desk) Timeline(ctx context.Context, a Actor, number string) (Timeline, 
 		if err != nil {
 			return err
 		}
+		if t.Fields, err = tx.TicketFields(ctx, t.ID); err != nil {
+			return err
+		}
 		if t.Protocol, err = tx.TicketProtocol(ctx, t.ID); err != nil {
 			return err
 		}
@@ -418,7 +434,7 @@ func publicEvents(evs []Event) []Event {
 	out := evs[:0:0]
 	for _, e := range evs {
 		switch e.Field {
-		case "note", "assignee", "team", "level", "queue":
+		case "note", "assignee", "team", "level", "queue", "tags":
 			continue
 		}
 		out = append(out, e)

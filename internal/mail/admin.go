@@ -20,6 +20,9 @@ type MailboxInput struct {
 	IMAP, SMTP string
 	// Folder overrides the folder of the IMAP URL (default INBOX).
 	Folder string
+	// MoveTo is the folder processed mail is moved to ("" leaves it in
+	// Folder, marked \Seen). It is created on the server when missing.
+	MoveTo string
 	PEC    bool
 	// Org is the organisation's code; default: the organisation that
 	// serves Address, else the default organisation.
@@ -107,6 +110,11 @@ func SaveMailbox(ctx context.Context, st desk.Store, sealer *mailbox.Sealer, in 
 		serves = append(serves, s)
 	}
 	folder := firstNonEmpty(in.Folder, imapEP.Folder, "INBOX")
+	moveTo := strings.TrimSpace(in.MoveTo)
+	if moveTo != "" && (moveTo == folder || strings.EqualFold(moveTo, "INBOX") && strings.EqualFold(folder, "INBOX") ||
+		strings.ContainsFunc(moveTo, func(r rune) bool { return r < ' ' || r == 0x7f || r == '*' || r == '%' }) || len(moveTo) > 200) {
+		return mailbox.Mailbox{}, false, desk.FieldError("move_to", "the folder for processed mail must be another folder than the one read, without control characters, * or %%")
+	}
 	var mb mailbox.Mailbox
 	created := false
 	err = mailbox.Update(ctx, st, func(tx mailbox.Tx) error {
@@ -137,7 +145,7 @@ func SaveMailbox(ctx context.Context, st desk.Store, sealer *mailbox.Sealer, in 
 				return err
 			}
 		}
-		mb = mailbox.Mailbox{ID: existing.ID, OrgID: org.ID, Address: addr, IMAP: imapEP, SMTP: smtpEP, Folder: folder, PEC: in.PEC,
+		mb = mailbox.Mailbox{ID: existing.ID, OrgID: org.ID, Address: addr, IMAP: imapEP, SMTP: smtpEP, Folder: folder, MoveTo: moveTo, PEC: in.PEC,
 			ClosedReply: closed, Active: true, Created: now, Updated: now}
 		if found {
 			mb.Created = existing.Created

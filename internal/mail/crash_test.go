@@ -69,11 +69,24 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) { crashTest(t, engine) })
+		t.Run(engine, func(t *testing.T) { crashTest(t, engine, "") })
 	}
 }
 
-func crashTest(t *testing.T, engine string) {
+// TestCrashMoveExactlyOnce is the crash test for a mailbox that moves
+// processed mail to another folder: a crash between the commit and the
+// move neither loses nor duplicates a message, and in the end every
+// message is in the folder for processed mail, marked seen.
+func TestCrashMoveExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { crashTest(t, engine, "Elaborati") })
+	}
+}
+
+func crashTest(t *testing.T, engine, moveTo string) {
 	ctx := context.Background()
 	cfg := store.Config{DataDir: t.TempDir()}
 	if engine == "postgres" {
@@ -92,7 +105,7 @@ func crashTest(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	mb, _, err := mail.SaveMailbox(ctx, db, sealer, mail.MailboxInput{Address: mail.NationalDeskAddress, IMAP: imapSrv.URL(),
-		SMTP: "smtp://127.0.0.1:1"}, time.Now())
+		SMTP: "smtp://127.0.0.1:1", MoveTo: moveTo}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +167,18 @@ func crashTest(t *testing.T, engine string) {
 		if count() < crashMessages {
 			return false
 		}
-		_, unseen := imapSrv.Seen(t)
+		seen, unseen := imapSrv.Seen(t)
+		if moveTo != "" {
+			return len(seen)+len(unseen) == 0
+		}
 		return len(unseen) == 0
-	}, "every message marked seen")
+	}, "every message marked seen (and moved)")
+	if moveTo != "" {
+		seen, unseen := imapSrv.SeenIn(t, moveTo)
+		if len(seen) != crashMessages || len(unseen) != 0 {
+			t.Errorf("%s holds %d seen and %d unseen messages, want %d seen", moveTo, len(seen), len(unseen), crashMessages)
+		}
+	}
 	_ = c.Process.Signal(syscall.SIGKILL)
 	_ = c.Wait()
 

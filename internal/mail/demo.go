@@ -21,7 +21,8 @@ var NationalDeskRetired = []string{"assistenza.antimafia@desk.example.it", "prog
 
 // NationalDeskRules are the national desk's routing rules: certificate
 // renewals are redirected to the competent Prefecture; the BDNA acronym and
-// the information subject choose their services; the rest goes to triage
+// the information subject choose their services (BDNA requests are also
+// tagged "bdna"); the rest goes to triage
 // with an answer asking which application is meant.
 func NationalDeskRules() []route.Rule {
 	return []route.Rule{
@@ -31,7 +32,7 @@ func NationalDeskRules() []route.Rule {
 		}, Then: route.Action{Service: "rinnovo-certificato-bdna", Redirect: "prefettura"}},
 		{Name: "Acronimo BDNA", When: []route.Condition{
 			{Field: route.FieldSubject, Any: []string{"BDNA"}},
-		}, Then: route.Action{Service: "bdna"}},
+		}, Then: route.Action{Service: "bdna", Tags: []string{"bdna"}}},
 		{Name: "Informazioni nuovo service desk", When: []route.Condition{
 			{Field: route.FieldSubject, Any: []string{"Informazioni nuovo service desk"}},
 		}, Then: route.Action{Service: "informazioni"}},

@@ -38,6 +38,9 @@ type env struct {
 	smtp *mailtest.SMTP
 	mb   mailbox.Mailbox
 	stop func()
+	// dove, when set, is the Dovecot folder the mailbox reads instead of
+	// the in-process server (see TestDovecotScenarios).
+	dove *dovecotFolder
 }
 
 func fast(io *intake.Opts, wo *outbox.WorkerOpts) {
@@ -126,8 +129,20 @@ func (e *env) start() {
 // deliver puts a message in the mailbox and waits until it is recorded.
 func (e *env) deliver(raw []byte) mailbox.Inbound {
 	e.t.Helper()
+	if e.dove != nil {
+		return e.waitInbound(e.dove.deliver(e.t, raw))
+	}
 	uid := e.imap.Deliver(e.t, raw)
 	return e.waitInbound(uid)
+}
+
+// seen returns the UIDs of the mailbox's messages with and without \Seen.
+func (e *env) seen() (seen, unseen []uint32) {
+	e.t.Helper()
+	if e.dove != nil {
+		return e.dove.seen(e.t)
+	}
+	return e.imap.Seen(e.t)
 }
 
 func (e *env) waitInbound(uid uint32) mailbox.Inbound {

@@ -27,6 +27,9 @@ func testScenario1Acronym(t *testing.T, e *env) {
 	if tk.ServiceCode != "bdna" || tk.QueueCode != "bdna" || tk.Channel != desk.ChannelEmail || tk.Requester.Email != requester {
 		t.Fatalf("ticket %+v: want service and queue bdna, channel email, requester %s", tk, requester)
 	}
+	if len(tk.Tags) != 1 || tk.Tags[0] != "bdna" {
+		t.Errorf("tags %q, want the rule's [bdna]", tk.Tags)
+	}
 	if tk.Subject != "BDNA - errore di accesso" {
 		t.Errorf("subject %q", tk.Subject)
 	}
@@ -109,10 +112,10 @@ func testScenario1Acronym(t *testing.T, e *env) {
 	}
 	// Every message is marked seen on the server, none twice.
 	// \Seen is set after each commit: allow it a moment.
-	seen, unseen := e.imap.Seen(t)
+	seen, unseen := e.seen()
 	for deadline := time.Now().Add(5 * time.Second); (len(unseen) != 0 || len(seen) != 4) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		seen, unseen = e.imap.Seen(t)
+		seen, unseen = e.seen()
 	}
 	if len(unseen) != 0 || len(seen) != 4 {
 		t.Errorf("seen %v unseen %v", seen, unseen)

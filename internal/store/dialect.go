@@ -30,6 +30,12 @@ func (db *DB) rebind(query string) string {
 }
 
 // isUniqueViolation reports a unique-constraint failure on either engine.
+// isDuplicateTable reports a PostgreSQL "relation already exists" error.
+func isDuplicateTable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "42P07"
+}
+
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {

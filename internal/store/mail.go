@@ -42,14 +42,14 @@ func inList(k, n int) string {
 // ---- mailboxes
 
 const mailboxCols = `id, org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version,
-	created_at, updated_at, last_ok_at, last_error, last_error_at, uid_validity, uid_watermark`
+	created_at, updated_at, last_ok_at, last_error, last_error_at, uid_validity, uid_watermark, move_to`
 
 func scanMailbox(r interface{ Scan(...any) error }) (mailbox.Mailbox, error) {
 	var m mailbox.Mailbox
 	var imapURL, imapSecret, smtpURL, smtpSecret, closed string
 	var c, u, ok, errAt, uidv, wm int64
 	err := r.Scan(&m.ID, &m.OrgID, &m.Address, &imapURL, &imapSecret, &smtpURL, &smtpSecret, &m.Folder, &m.PEC, &closed, &m.Active, &m.Version,
-		&c, &u, &ok, &m.Health.LastError, &errAt, &uidv, &wm)
+		&c, &u, &ok, &m.Health.LastError, &errAt, &uidv, &wm, &m.MoveTo)
 	if err != nil {
 		return m, err
 	}
@@ -75,10 +75,10 @@ func (t *q) InsertMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 	if m.Version == 0 {
 		m.Version = 1
 	}
-	id, err := t.insert(ctx, `INSERT INTO mailboxes (org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	id, err := t.insert(ctx, `INSERT INTO mailboxes (org_id, address, imap_url, imap_secret, smtp_url, smtp_secret, folder, pec, closed_reply, active, version, created_at, updated_at, move_to)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		m.OrgID, m.Address, storedURL(m.IMAP), m.IMAP.Secret, storedURL(m.SMTP), m.SMTP.Secret, m.Folder, m.PEC, string(m.ClosedReply), m.Active, m.Version,
-		us(m.Created), us(m.Updated))
+		us(m.Created), us(m.Updated), m.MoveTo)
 	if err != nil {
 		return conflict(err, "a mailbox for %s already exists", m.Address)
 	}
@@ -89,9 +89,9 @@ func (t *q) InsertMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 func (t *q) UpdateMailbox(ctx context.Context, m *mailbox.Mailbox) error {
 	var v int64
 	err := t.row(ctx, `UPDATE mailboxes SET org_id=$2, address=$3, imap_url=$4, imap_secret=$5, smtp_url=$6, smtp_secret=$7, folder=$8, pec=$9,
-		closed_reply=$10, active=$11, updated_at=$12, version = version + 1 WHERE id=$1 RETURNING version`,
+		closed_reply=$10, active=$11, updated_at=$12, move_to=$13, version = version + 1 WHERE id=$1 RETURNING version`,
 		m.ID, m.OrgID, m.Address, storedURL(m.IMAP), m.IMAP.Secret, storedURL(m.SMTP), m.SMTP.Secret, m.Folder, m.PEC, string(m.ClosedReply), m.Active,
-		us(m.Updated)).Scan(&v)
+		us(m.Updated), m.MoveTo).Scan(&v)
 	if err != nil {
 		return conflict(notFound(err, "mailbox"), "a mailbox for %s already exists", m.Address)
 	}
@@ -244,6 +244,56 @@ func (t *q) SameInbound(ctx context.Context, messageID, sha string) (int64, erro
 		return 0, nil
 	}
 	return id, err
+}
+
+func (t *q) KnownMessageIDs(ctx context.Context, ids []string) (map[string]map[string]int64, map[string]bool, error) {
+	inbound, outbound := map[string]map[string]int64{}, map[string]bool{}
+	byStored := map[string][]string{} // stored form → ids as given
+	for _, id := range ids {
+		if id != "" {
+			byStored[text(id)] = append(byStored[text(id)], id)
+		}
+	}
+	stored := make([]any, 0, len(byStored))
+	for s := range byStored {
+		stored = append(stored, s)
+	}
+	for len(stored) > 0 {
+		chunk := stored[:min(len(stored), 200)]
+		stored = stored[len(chunk):]
+		list := inList(1, len(chunk))
+		// "message_id <> ''" lets both engines use the partial index.
+		rows, err := t.query(ctx, `SELECT 'i', message_id, sha256, id FROM mail_in WHERE message_id IN (`+list+`) AND message_id <> ''
+			UNION ALL SELECT 'o', message_id, '', id FROM mail_out WHERE message_id IN (`+list+`)`, chunk...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var kind, mid, sum string
+			var id int64
+			if err := rows.Scan(&kind, &mid, &sum, &id); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			for _, given := range byStored[mid] {
+				if kind == "o" {
+					outbound[given] = true
+					continue
+				}
+				if inbound[given] == nil {
+					inbound[given] = map[string]int64{}
+				}
+				if first, ok := inbound[given][sum]; !ok || id < first {
+					inbound[given][sum] = id
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return inbound, outbound, nil
 }
 
 func (t *q) InsertInbound(ctx context.Context, m *mailbox.Inbound) error {
@@ -507,6 +557,37 @@ func (t *q) CountAuto(ctx context.Context, rcpt string, since time.Time) (int, e
 	var n int
 	err := t.row(ctx, "SELECT COUNT(*) FROM mail_out WHERE rcpt_to = $1 AND auto = TRUE AND created_at >= $2", rcpt, us(since)).Scan(&n)
 	return n, err
+}
+
+func (t *q) CountAutoMany(ctx context.Context, rcpts []string, since time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	for len(rcpts) > 0 {
+		chunk := rcpts[:min(len(rcpts), 200)]
+		rcpts = rcpts[len(chunk):]
+		args := []any{us(since)}
+		for _, r := range chunk {
+			args = append(args, r)
+		}
+		rows, err := t.query(ctx, "SELECT rcpt_to, COUNT(*) FROM mail_out WHERE rcpt_to IN ("+inList(2, len(chunk))+
+			") AND auto = TRUE AND created_at >= $1 GROUP BY rcpt_to", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var r string
+			var n int
+			if err := rows.Scan(&r, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (t *q) LastOutbound(ctx context.Context, ticketID int64, kind string) (mailbox.Outbound, error) {

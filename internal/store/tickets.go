@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,23 +51,24 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 	searchCol, searchVal := "", ""
 	args := []any{k.Number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
-		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved)}
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
+		desk.JoinTags(k.Tags)}
 	if t.db.dialect == Postgres {
 		searchCol = ", search"
-		searchVal = ", " + tsvectorSQL("$23", "$24")
+		searchVal = ", " + tsvectorSQL("$24", "$25")
 		args = append(args, strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "))
 	}
 	id, err := t.insert(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at`+searchCol+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`+searchVal+`)`, args...)
+		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, tags`+searchCol+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`+searchVal+`)`, args...)
 	if err != nil {
 		return conflict(err, "ticket number %s is taken", k.Number)
 	}
 	k.ID = id
 	t.count(k, 1)
 	t.statInsert(k)
-	return nil
+	return t.setTags(ctx, k.ID, nil, k.Tags)
 }
 
 func (t *q) InsertNewTicket(ctx context.Context, k *desk.Ticket, created desk.Event) error {
@@ -101,28 +103,55 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 	tk AS (
 		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search)
+			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search, tags)
 		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
-			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, `+tsvectorSQL("$24", "$25")+`
+			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, `+tsvectorSQL("$24", "$25")+`, $30
 		FROM n
-		RETURNING id, number, org_id, queue_id, status),
+		RETURNING id, number, org_id, queue_id, status, service_id, assignee_id),
 	ev AS (
 		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
 		SELECT id, $26, $27, $28, '', $29 FROM tk),
 	ct AS (
 		INSERT INTO ticket_counts (org_id, queue_id, status, shard, n)
 		SELECT org_id, queue_id, status, id % `+fmt.Sprint(counterShards)+`, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n)
+		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n),
+	tg AS (
+		INSERT INTO ticket_tags (tag, ticket_id)
+		SELECT x, tk.id FROM tk, unnest(string_to_array($30, ' ')) AS x),
+	cv AS (
+		INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n)
+		SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, id % `+fmt.Sprint(counterShards)+`, 1 FROM tk
+		ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n)
 	SELECT id, number FROM tk`,
 		seq, fmt.Sprint(year), k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
 		strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "),
-		nullID(created.ActorID), us(created.At), created.Field, created.New).Scan(&k.ID, &k.Number)
+		nullID(created.ActorID), us(created.At), created.Field, created.New, desk.JoinTags(k.Tags)).Scan(&k.ID, &k.Number)
 	if err != nil {
 		return conflict(err, "ticket number is taken")
 	}
 	t.statInsert(k)
+	return nil
+}
+
+// setTags brings a ticket's ticket_tags rows from the set was to the set
+// now (both normalised and sorted).
+func (t *q) setTags(ctx context.Context, id int64, was, now []string) error {
+	for _, tag := range was {
+		if !slices.Contains(now, tag) {
+			if _, err := t.exec(ctx, "DELETE FROM ticket_tags WHERE tag = $1 AND ticket_id = $2", tag, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, tag := range now {
+		if !slices.Contains(was, tag) {
+			if _, err := t.exec(ctx, "INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", tag, id); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -139,11 +168,14 @@ func clip(s string) string {
 	return s
 }
 
-// countKey identifies one maintained counter row.
+// countKey identifies one maintained counter row of ticket_view_counts
+// (organisation, queue, service, assignee, status); the row of
+// ticket_counts is the same key without service and assignee.
 type countKey struct {
-	org, queue int64
-	status     desk.Status
-	shard      int64
+	org, queue        int64
+	service, assignee int64
+	status            desk.Status
+	shard             int64
 }
 
 // count records a counter change, applied by flushCounts just before the
@@ -153,33 +185,42 @@ func (t *q) count(k *desk.Ticket, delta int) {
 	if t.counts == nil {
 		t.counts = map[countKey]int{}
 	}
-	t.counts[countKey{k.OrgID, k.QueueID, k.Status, k.ID % counterShards}] += delta
+	t.counts[countKey{org: k.OrgID, queue: k.QueueID, service: k.ServiceID, assignee: k.AssigneeID, status: k.Status, shard: k.ID % counterShards}] += delta
 }
 
 func (t *q) flushCounts(ctx context.Context) error {
-	keys := make([]countKey, 0, len(t.counts))
+	// The queue counters (ticket_counts) first, then the view counters,
+	// each in a fixed order, so that PostgreSQL transactions lock counter
+	// rows in the same order.
+	queue := map[countKey]int{}
+	var keys []countKey
 	for k, d := range t.counts {
+		if d == 0 {
+			continue
+		}
+		keys = append(keys, k)
+		qk := countKey{org: k.org, queue: k.queue, status: k.status, shard: k.shard}
+		queue[qk] += d
+	}
+	var qkeys []countKey
+	for k, d := range queue {
 		if d != 0 {
-			keys = append(keys, k)
+			qkeys = append(qkeys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.org != b.org {
-			return a.org < b.org
-		}
-		if a.queue != b.queue {
-			return a.queue < b.queue
-		}
-		if a.status != b.status {
-			return a.status < b.status
-		}
-		return a.shard < b.shard
-	})
-	for _, k := range keys {
+	sortKeys(qkeys)
+	sortKeys(keys)
+	for _, k := range qkeys {
 		if _, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
-			k.org, k.queue, string(k.status), k.shard, t.counts[k]); err != nil {
+			k.org, k.queue, string(k.status), k.shard, queue[k]); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		if _, err := t.exec(ctx, `INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n`,
+			k.org, k.queue, k.service, k.assignee, string(k.status), k.shard, t.counts[k]); err != nil {
 			return err
 		}
 	}
@@ -187,17 +228,40 @@ func (t *q) flushCounts(ctx context.Context) error {
 	return t.flushStats(ctx)
 }
 
+func sortKeys(keys []countKey) {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		switch {
+		case a.org != b.org:
+			return a.org < b.org
+		case a.queue != b.queue:
+			return a.queue < b.queue
+		case a.service != b.service:
+			return a.service < b.service
+		case a.assignee != b.assignee:
+			return a.assignee < b.assignee
+		case a.status != b.status:
+			return a.status < b.status
+		}
+		return a.shard < b.shard
+	})
+}
+
 func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 	_, err := t.exec(ctx, `UPDATE tickets SET org_id=$2, subject=$3, description=$4, status=$5, priority=$6, channel=$7, level=$8,
 		service_id=$9, queue_id=$10, requester_id=$11, requester_email=$12, requester_name=$13, requester_phone=$14,
-		assignee_id=$15, team=$16, cause_category=$17, cause_text=$18, merged_into=$19, updated_at=$20, resolved_at=$21 WHERE id=$1`,
+		assignee_id=$15, team=$16, cause_category=$17, cause_text=$18, merged_into=$19, updated_at=$20, resolved_at=$21, tags=$22 WHERE id=$1`,
 		k.ID, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
-		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Updated), us(k.Resolved))
+		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Updated), us(k.Resolved), desk.JoinTags(k.Tags))
 	if err != nil {
 		return err
 	}
-	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status {
+	if err := t.setTags(ctx, k.ID, prev.Tags, k.Tags); err != nil {
+		return err
+	}
+	if prev.OrgID != k.OrgID || prev.QueueID != k.QueueID || prev.Status != k.Status ||
+		prev.ServiceID != k.ServiceID || prev.AssigneeID != k.AssigneeID {
 		t.count(prev, -1)
 		t.count(k, 1)
 	}
@@ -208,7 +272,7 @@ func (t *q) UpdateTicket(ctx context.Context, prev, k *desk.Ticket) error {
 const ticketSelect = `SELECT t.id, t.number, t.org_id, t.subject, t.description, t.status, t.priority, t.channel, t.level,
 	COALESCE(t.service_id, 0), COALESCE(t.queue_id, 0), COALESCE(t.requester_id, 0), t.requester_email, t.requester_name, t.requester_phone,
 	COALESCE(t.assignee_id, 0), t.team, t.cause_category, t.cause_text, COALESCE(t.merged_into, 0), t.created_at, t.updated_at, t.resolved_at,
-	o.code, o.name, COALESCE(s.code, ''), COALESCE(s.name, ''), COALESCE(qu.code, ''), COALESCE(qu.name, ''), COALESCE(a.email, ''), COALESCE(a.name, '')`
+	o.code, o.name, COALESCE(s.code, ''), COALESCE(s.name, ''), COALESCE(qu.code, ''), COALESCE(qu.name, ''), COALESCE(a.email, ''), COALESCE(a.name, ''), t.tags`
 
 const ticketJoins = ` JOIN orgs o ON o.id = t.org_id
 	LEFT JOIN services s ON s.id = t.service_id
@@ -219,10 +283,12 @@ func scanTicket(r interface{ Scan(...any) error }) (desk.Ticket, error) {
 	var k desk.Ticket
 	var level int
 	var c, u, rs int64
+	var tags string
 	err := r.Scan(&k.ID, &k.Number, &k.OrgID, &k.Subject, &k.Description, &k.Status, &k.Priority, &k.Channel, &level,
 		&k.ServiceID, &k.QueueID, &k.RequesterID, &k.Requester.Email, &k.Requester.Name, &k.Requester.Phone,
 		&k.AssigneeID, &k.Team, &k.Cause.Category, &k.Cause.Text, &k.MergedInto, &c, &u, &rs,
-		&k.OrgCode, &k.OrgName, &k.ServiceCode, &k.ServiceName, &k.QueueCode, &k.QueueName, &k.AssigneeEmail, &k.AssigneeName)
+		&k.OrgCode, &k.OrgName, &k.ServiceCode, &k.ServiceName, &k.QueueCode, &k.QueueName, &k.AssigneeEmail, &k.AssigneeName, &tags)
+	k.Tags = desk.SplitTags(tags)
 	k.Level = desk.Level(level)
 	k.Created, k.Updated, k.Resolved = fromUS(c), fromUS(u), fromUS(rs)
 	return k, err
@@ -307,8 +373,29 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if tq.Channel != "" {
 		where = append(where, "t.channel = "+arg(string(tq.Channel)))
 	}
-	if tq.Before != 0 {
-		where = append(where, idCol+" < "+arg(tq.Before))
+	if tq.Tag != "" {
+		where = append(where, "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = "+arg(tq.Tag)+")")
+	}
+	if tq.Priority != "" {
+		where = append(where, "t.priority = "+arg(string(tq.Priority)))
+	}
+	order := idCol + " DESC"
+	switch tq.Order {
+	case desk.OrderOldest:
+		if tq.After != 0 {
+			where = append(where, idCol+" > "+arg(tq.After))
+		}
+		order = idCol
+	case desk.OrderUpdated:
+		if tq.Before != 0 {
+			u := arg(tq.BeforeUpdated)
+			where = append(where, "(t.updated_at < "+u+" OR (t.updated_at = "+u+" AND "+idCol+" < "+arg(tq.Before)+"))")
+		}
+		order = "t.updated_at DESC, " + idCol + " DESC"
+	default:
+		if tq.Before != 0 {
+			where = append(where, idCol+" < "+arg(tq.Before))
+		}
 	}
 	limit := tq.Limit
 	if limit <= 0 {
@@ -318,7 +405,7 @@ func (t *q) Tickets(ctx context.Context, tq desk.TicketQuery) ([]desk.Ticket, er
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
+	query += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
 	rows, err := t.x.QueryContext(ctx, t.db.rebind(query), args...)
 	return scanAll(rows, err, func(r *sql.Rows) (desk.Ticket, error) { return scanTicket(r) })
 }
@@ -342,30 +429,37 @@ func (t *q) CountTickets(ctx context.Context, orgIDs []int64) ([]desk.Count, err
 const maxDoc = 256 << 10
 
 func (t *q) Reindex(ctx context.Context, id int64) error {
-	var subject, desc string
-	if err := t.row(ctx, "SELECT subject, description FROM tickets WHERE id = $1", id).Scan(&subject, &desc); err != nil {
-		return notFound(err, "ticket")
-	}
-	var b strings.Builder
-	b.WriteString(desc)
-	rows, err := t.query(ctx, "SELECT body FROM messages WHERE ticket_id = $1 ORDER BY id", id)
+	// One round trip: the ticket's text, then its messages' bodies.
+	rows, err := t.query(ctx, `SELECT 0, subject, description FROM tickets WHERE id = $1
+		UNION ALL SELECT id, '', body FROM messages WHERE ticket_id = $1 ORDER BY 1`, id)
 	if err != nil {
 		return err
 	}
+	var subject string
+	var b strings.Builder
+	found := false
 	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
+		var mid int64
+		var subj, text string
+		if err := rows.Scan(&mid, &subj, &text); err != nil {
 			rows.Close()
 			return err
 		}
-		if b.Len() < maxDoc {
+		switch {
+		case mid == 0:
+			subject, found = subj, true
+			b.WriteString(text)
+		case b.Len() < maxDoc:
 			b.WriteString("\n")
-			b.WriteString(body)
+			b.WriteString(text)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if !found {
+		return desk.Errorf(desk.ENotFound, "ticket not found")
 	}
 	return t.index(ctx, id, subject, b.String(), false)
 }
@@ -519,7 +613,10 @@ func (db *DB) yearSequence(ctx context.Context, year int) (string, error) {
 	}
 	db.ddlMu.Lock()
 	defer db.ddlMu.Unlock()
-	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) {
+	// IF NOT EXISTS is not safe against another process creating it at
+	// the same moment: that one's creation shows as a unique violation or
+	// as "relation already exists" (42P07).
+	if _, err := db.ddl.ExecContext(ctx, "CREATE SEQUENCE IF NOT EXISTS "+seq); err != nil && !isUniqueViolation(err) && !isDuplicateTable(err) {
 		return "", fmt.Errorf("create %s: %w", seq, err)
 	}
 	db.seqs.Store(year, true)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sportello/sportello/internal/catalog"
 	"github.com/sportello/sportello/internal/desk"
@@ -572,11 +573,12 @@ func (w *Web) adminMailboxSave(rw http.ResponseWriter, r *http.Request, c *reqCt
 	}
 	f := r.PostForm
 	p := adminPage{Page: w.newPage(r, c, "admin"), Form: map[string]string{}, Errors: map[string]string{}}
-	for _, k := range []string{"address", "imap", "smtp", "folder", "serves", "ente", "pec"} {
+	for _, k := range []string{"address", "imap", "smtp", "folder", "serves", "ente", "pec", "move_to"} {
 		p.Form[k] = strings.TrimSpace(f.Get(k))
 	}
 	in := mail.MailboxInput{Address: p.Form["address"], IMAP: withPassword(p.Form["imap"], f.Get("imap_password")),
-		SMTP: withPassword(p.Form["smtp"], f.Get("smtp_password")), Folder: p.Form["folder"], Org: p.Form["ente"], PEC: p.Form["pec"] == "1"}
+		SMTP: withPassword(p.Form["smtp"], f.Get("smtp_password")), Folder: p.Form["folder"], Org: p.Form["ente"], PEC: p.Form["pec"] == "1",
+		MoveTo: p.Form["move_to"]}
 	for _, s := range strings.FieldsFunc(p.Form["serves"], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
 		in.Serves = append(in.Serves, s)
 	}
@@ -668,7 +670,8 @@ func parseRuleForm(r *http.Request) ruleForm {
 	rf := ruleForm{Pos: pos, Name: f.Get("name"), Disabled: f.Get("disabled") == "1", Continue: f.Get("continue") == "1",
 		Then: route.Action{Service: f.Get("then_service"), Queue: f.Get("then_queue"), Priority: f.Get("then_priority"),
 			Reply: f.Get("then_reply"), Text: strings.TrimSpace(f.Get("then_text")), NoTicket: f.Get("then_no_ticket") == "1",
-			Redirect: strings.TrimSpace(f.Get("then_redirect"))}}
+			Redirect: strings.TrimSpace(f.Get("then_redirect")),
+			Tags:     strings.FieldsFunc(f.Get("then_tags"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })}}
 	for i := range rf.Conds {
 		n := strconv.Itoa(i + 1)
 		rf.Conds[i] = condForm{Field: f.Get("c" + n + "_field"), Op: f.Get("c" + n + "_op"), Values: f.Get("c" + n + "_values"), Not: f.Get("c"+n+"_not") == "1"}
@@ -1359,6 +1362,9 @@ func (p *adminPage) DescribeAction(a route.Action) string {
 	}
 	if a.Priority != "" {
 		parts = append(parts, p.T("admin.rules.do.priority", p.T("priority."+a.Priority)))
+	}
+	if len(a.Tags) > 0 {
+		parts = append(parts, p.T("admin.rules.do.tags", strings.Join(a.Tags, " ")))
 	}
 	if a.NoTicket {
 		parts = append(parts, p.T("admin.rules.do.no_ticket"))

@@ -134,12 +134,12 @@ func TestAdminRulesAndPreview(t *testing.T) {
 	c := h.client()
 	c.login("admin@example.it")
 	form := url.Values{"ente": {"ente"}, "pos": {"-1"}, "name": {"BDNA"}, "c1_field": {"subject"}, "c1_op": {"words"}, "c1_values": {"bdna"},
-		"then_queue": {"sistemi-informativi"}, "then_priority": {"high"}}
+		"then_queue": {"sistemi-informativi"}, "then_priority": {"high"}, "then_tags": {"BDNA, accesso"}}
 	res := c.post("/admin/regole", form)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save rule: %d\n%s", res.StatusCode, res.Body)
 	}
-	mustContain(t, c.get("/admin/regole").Body, "BDNA", "coda sistemi-informativi")
+	mustContain(t, c.get("/admin/regole").Body, "BDNA", "coda sistemi-informativi", "etichette accesso bdna")
 
 	msg := "From: Mario Rossi <mario@example.it>\nTo: assistenza@desk.example.it\nSubject: BDNA - errore di accesso\n\nNon riesco ad accedere.\n"
 	res = c.post("/admin/regole/prova", url.Values{"ente": {"ente"}, "message": {msg}})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -21,18 +22,21 @@ type listFilter struct {
 	Service  string
 	Assignee string // "", "me" or "none"
 	Text     string
+	Order    string // "" (newest) or a key of listOrders
 	Cursor   string
+	Tag      string
 }
 
 func filterFrom(q url.Values) listFilter {
 	return listFilter{Status: q.Get("stato"), Queue: q.Get("coda"), Service: q.Get("servizio"),
-		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursore")}
+		Assignee: q.Get("assegnatario"), Text: strings.TrimSpace(q.Get("q")), Order: q.Get("ordine"), Cursor: q.Get("cursore"),
+		Tag: strings.ToLower(strings.TrimSpace(q.Get("etichetta")))}
 }
 
 // Values encodes the filter (without the cursor) as a query string.
 func (f listFilter) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text} {
+	for k, s := range map[string]string{"stato": f.Status, "coda": f.Queue, "servizio": f.Service, "assegnatario": f.Assignee, "q": f.Text, "ordine": f.Order, "etichetta": f.Tag} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -53,16 +57,35 @@ type workspaceView struct {
 	FirstURL  string
 	Error     string
 	OpenTotal int64
-	View      string // the saved view in use, if any
+	View      string // the built-in view in use, if any
+	// Counts of the built-in views, from the maintained counters.
+	MineCount, UnassignedCount, AllCount int64
+	// Saved are the person's and the organisation's saved views.
+	Saved []savedViewItem
+	// Query is the current filter as a query string (for saving it).
+	Query     string
+	CanShare  bool
+	ViewForm  map[string]string
+	ViewError string
 	// PECAlerts are recent PEC delivery alerts of tickets assigned to the
 	// agent or to no one (pec.go).
 	PECAlerts []mailbox.PECAlert
 }
 
 func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	return w.renderWorkspace(rw, r, c, http.StatusOK, nil, "")
+}
+
+// renderWorkspace shows the list of r's filter; viewForm and viewErr are
+// the save-view form's values and error, if it was refused.
+func (w *Web) renderWorkspace(rw http.ResponseWriter, r *http.Request, c *reqCtx, status int, viewForm map[string]string, viewErr string) error {
 	ctx := r.Context()
 	f := filterFrom(r.URL.Query())
-	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit}
+	if _, ok := listOrders[f.Order]; !ok {
+		f.Order = ""
+	}
+	q := desk.ListQuery{Text: f.Text, Queue: f.Queue, Service: f.Service, Assignee: f.Assignee, Cursor: f.Cursor, Limit: listLimit,
+		Order: listOrders[f.Order], Tag: f.Tag}
 	switch f.Status {
 	case "":
 		q.OnlyOpen = true
@@ -76,7 +99,7 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	}
 	p := w.newPage(r, c, "workspace")
 	p.Title = p.T("ws.title")
-	v := &workspaceView{Page: p, Filter: f}
+	v := &workspaceView{Page: p, Filter: f, ViewForm: viewForm, ViewError: viewErr}
 	var err error
 	if v.Queues, err = w.desk.Queues(ctx, c.Actor); err != nil {
 		return err
@@ -87,7 +110,6 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	if v.Services, err = w.desk.Services(ctx, c.Actor); err != nil {
 		return err
 	}
-	status := http.StatusOK
 	page, err := w.desk.ListTickets(ctx, c.Actor, q)
 	if err != nil {
 		_, msg, ok := formError(c.Lang, err)
@@ -110,12 +132,19 @@ func (w *Web) workspace(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		}
 	}
 	switch {
+	case f.Order != "" || f.Tag != "":
+		// A sorted or tag-filtered list is not one of the built-in views.
 	case f.Assignee == "me" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
 		v.View = "mine"
 	case f.Assignee == "none" && f.Status == "" && f.Queue == "" && f.Service == "" && f.Text == "":
 		v.View = "unassigned"
-	case !f.Active():
+	case f.Status == "tutti" && f.Queue == "" && f.Service == "" && f.Assignee == "" && f.Text == "":
+		v.View = "all"
+	case f.Status == "" && f.Queue == "" && f.Service == "" && f.Assignee == "" && f.Text == "":
 		v.View = "open"
+	}
+	if err := w.fillViews(ctx, r, c, v); err != nil {
+		return err
 	}
 	v.PECAlerts = w.recentPECAlerts(ctx, c.Actor)
 	w.render(rw, r, status, "workspace", v)
@@ -170,6 +199,11 @@ type ticketView struct {
 	Mine      bool
 	Phases    *phasesView
 	PEC       *pecView
+
+	// MailURL links the HTML version of the e-mail that opened the ticket.
+	MailURL string
+	// FieldsForm edits the service's own fields, when it has some.
+	FieldsForm *serviceFieldsView
 }
 
 func (w *Web) ticket(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -220,6 +254,39 @@ func (w *Web) renderTicket(rw http.ResponseWriter, r *http.Request, c *reqCtx, s
 		return err
 	}
 	v.Agents = w.agents(ctx, c.Actor)
+	if t.ServiceCode != "" {
+		defs, err := w.serviceFields(ctx, c.Actor)
+		if err != nil {
+			return err
+		}
+		if d := defs[t.ServiceCode]; len(d) > 0 {
+			vals := v.Form
+			if _, posted := v.Form["fields_posted"]; !posted {
+				vals = map[string]string{}
+				for _, f := range t.Fields {
+					vals[fieldName(t.ServiceCode, f.Code)] = f.Value
+				}
+			}
+			svc := desk.Service{Code: t.ServiceCode, Name: t.ServiceName}
+			fs := buildFields(c.Lang, svc, d, vals, v.Errors)
+			v.FieldsForm = &fs
+		}
+	}
+	{
+		if mv := w.mailVersions(ctx, t.ID); len(mv) > 0 {
+			link := func(id int64) string { return base + "/posta/" + strconv.FormatInt(id, 10) }
+			if id, ok := mv[0]; ok {
+				v.MailURL = link(id)
+			}
+			for i := range v.Timeline.Entries {
+				if e := &v.Timeline.Entries[i]; e.Message != nil {
+					if id, ok := mv[e.Message.ID]; ok {
+						e.MailURL = link(id)
+					}
+				}
+			}
+		}
+	}
 	v.PEC = w.ticketPEC(ctx, c.Actor, t.Number)
 	w.render(rw, r, status, "ticket", v)
 	return nil
@@ -331,6 +398,44 @@ func (w *Web) ticketFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) e
 		_, err := w.desk.Update(r.Context(), c.Actor, number, ch)
 		return "ticket.updated", err
 	})
+}
+
+// ticketSetFields completes or corrects the service's own fields.
+func (w *Web) ticketSetFields(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if err := parseForm(rw, r); err != nil {
+		return desk.Errorf(desk.EInvalid, "bad form")
+	}
+	number := r.PathValue("number")
+	t, err := w.desk.Ticket(r.Context(), c.Actor, number)
+	if err != nil {
+		return err
+	}
+	defs, err := w.serviceFields(r.Context(), c.Actor)
+	if err != nil {
+		return err
+	}
+	form := map[string]string{"fields_posted": "1"}
+	values := postedFields(r.PostForm, t.ServiceCode, defs[t.ServiceCode], form)
+	if _, err := w.desk.SetFields(r.Context(), c.Actor, number, values); err != nil {
+		field, msg, ok := formError(c.Lang, err)
+		if !ok {
+			return err
+		}
+		id := fieldErrorID(t.ServiceCode, field)
+		if id == "" {
+			id = "dati"
+		} else {
+			msg = fieldErrorMsg(c.Lang, err, defs[t.ServiceCode], field)
+		}
+		st := http.StatusUnprocessableEntity
+		if code := desk.ErrorCode(err); code == desk.EConflict || code == desk.EForbidden {
+			st = httpstatus.Of(code)
+		}
+		return w.renderTicket(rw, r, c, st, form, map[string]string{id: msg})
+	}
+	w.flash(r, c, "ticket.fields_saved", number)
+	redirect(rw, r, "/operatore/ticket/"+number)
+	return nil
 }
 
 func (w *Web) ticketAssign(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {

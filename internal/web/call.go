@@ -32,6 +32,9 @@ type callView struct {
 	Services []desk.Service
 	Form     map[string]string
 	Errors   map[string]string
+	// FieldSets are the own fields of every service that has some; a
+	// script shows only the chosen service's.
+	FieldSets []serviceFieldsView
 }
 
 type peopleView struct {
@@ -73,9 +76,21 @@ func (w *Web) renderCall(rw http.ResponseWriter, r *http.Request, c *reqCtx, sta
 	if err != nil {
 		return err
 	}
+	defs, err := w.serviceFields(r.Context(), c.Actor)
+	if err != nil {
+		return err
+	}
 	p := w.newPage(r, c, "call")
 	p.Title = p.T("call.title")
-	w.render(rw, r, status, "call", &callView{Page: p, peopleResults: res, Services: svcs, Form: form, Errors: errs})
+	v := &callView{Page: p, peopleResults: res, Services: svcs, Form: form, Errors: errs}
+	for _, svc := range svcs {
+		if d := defs[svc.Code]; len(d) > 0 {
+			fs := buildFields(c.Lang, svc, d, form, errs)
+			fs.NoRequiredAttr, fs.Chosen = true, svc.Code == form["service"]
+			v.FieldSets = append(v.FieldSets, fs)
+		}
+	}
+	w.render(rw, r, status, "call", v)
 	return nil
 }
 
@@ -95,12 +110,20 @@ func (w *Web) call(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	defs, err := w.serviceFields(r.Context(), c.Actor)
+	if err != nil {
+		return err
+	}
+	for svc, d := range defs { // keep what was typed for every service
+		postedFields(r.PostForm, svc, d, form)
+	}
 	if r.PostForm.Get("action") == "search" {
 		return w.renderCall(rw, r, c, http.StatusOK, res, form, nil)
 	}
 
 	in := desk.NewTicket{Subject: form["subject"], Description: form["description"], Service: form["service"],
-		Channel: desk.Channel(form["channel"]), Priority: desk.Priority(form["priority"])}
+		Channel: desk.Channel(form["channel"]), Priority: desk.Priority(form["priority"]),
+		Fields: postedFields(r.PostForm, form["service"], defs[form["service"]], form)}
 	if in.Channel != desk.ChannelPhone && in.Channel != desk.ChannelInPerson {
 		in.Channel = desk.ChannelPhone
 	}
@@ -125,10 +148,14 @@ func (w *Web) call(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		if !ok {
 			return err
 		}
-		switch field {
-		case "requester.email":
+		if id := fieldErrorID(form["service"], field); id != "" {
+			field, msg = id, fieldErrorMsg(c.Lang, err, defs[form["service"]], field)
+		}
+		switch {
+		case strings.HasPrefix(field, "f-"):
+		case field == "requester.email":
 			field = "caller_email"
-		case "channel", "priority", "service", "subject", "description":
+		case field == "channel", field == "priority", field == "service", field == "subject", field == "description":
 		default:
 			field = "subject"
 		}

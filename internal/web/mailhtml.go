@@ -2,7 +2,6 @@ package web
 
 import (
 	"html"
-	"html/template"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -10,13 +9,15 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// E-mail HTML is shown inside <iframe sandbox srcdoc=…>: the frame runs no
-// script, submits no form, has an opaque origin (no cookies, no access to
-// the page), and carries its own CSP that allows no network access at all
-// besides data: images. The HTML is sanitised first (bluemonday's UGC
-// allow-list without styles, since the page's CSP forbids inline styles,
-// which srcdoc documents inherit) and remote images are replaced by their
-// alt text, so that opening a message never tells its sender.
+// E-mail HTML is shown in an <iframe sandbox> whose document is served by
+// its own URL (mailview.go) with its own headers: a sandbox CSP (opaque
+// origin, no script, no form, no cookies), default-src 'none', and no
+// referrer. The HTML was sanitised by the mail parser (allow-list, remote
+// images kept only for this viewer) and is sanitised again here; remote
+// images are replaced by their alt text unless the user asked to see them
+// ("Mostra immagini remote"), and only then does the frame's policy allow
+// http(s) images. A srcdoc frame would not do: it inherits the page's CSP,
+// which allows no remote image at all.
 
 var mailPolicy = func() *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
@@ -26,38 +27,49 @@ var mailPolicy = func() *bluemonday.Policy {
 	return p
 }()
 
-// frameCSP is the frame's own policy, on top of the page's.
-const frameCSP = "default-src 'none'; img-src data:; style-src 'self'"
+// mailFrameCSP is the policy of the frame's document; images says whether
+// remote images may load.
+func mailFrameCSP(images bool) string {
+	img := "data:"
+	if images {
+		img = "data: https: http:"
+	}
+	return "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src " + img +
+		"; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+}
 
 // SanitizeMailHTML returns an HTML fragment safe to show in the mail frame:
-// no scripts, styles, forms, frames or event handlers, and no image that
-// would be fetched from another server.
-func SanitizeMailHTML(s string) string {
+// no scripts, styles, forms, frames or event handlers; remote images are
+// replaced by their alt text unless remoteImages is set. It reports whether
+// the message has remote images (blocked or not).
+func SanitizeMailHTML(s string, remoteImages bool) (string, bool) {
 	clean := mailPolicy.Sanitize(s)
 	body := &xhtml.Node{Type: xhtml.ElementNode, DataAtom: atom.Body, Data: "body"}
 	nodes, err := xhtml.ParseFragment(strings.NewReader(clean), body)
 	if err != nil {
-		return html.EscapeString(s)
+		return html.EscapeString(s), false
 	}
 	for _, n := range nodes {
 		body.AppendChild(n)
 	}
-	blockRemoteImages(body)
+	found := remoteImgs(body, remoteImages)
 	var b strings.Builder
 	for n := body.FirstChild; n != nil; n = n.NextSibling {
 		if err := xhtml.Render(&b, n); err != nil {
-			return html.EscapeString(s)
+			return html.EscapeString(s), false
 		}
 	}
-	return b.String()
+	return b.String(), found
 }
 
-func blockRemoteImages(n *xhtml.Node) {
+// remoteImgs removes (or, with keep, keeps) the images of n that would be
+// fetched from another server, and reports whether there were any.
+func remoteImgs(n *xhtml.Node, keep bool) bool {
+	found := false
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
 		if c.Type == xhtml.ElementNode && c.DataAtom == atom.Img {
-			src := ""
-			alt := ""
+			src, alt := "", ""
 			for _, a := range c.Attr {
 				switch a.Key {
 				case "src":
@@ -66,27 +78,26 @@ func blockRemoteImages(n *xhtml.Node) {
 					alt = a.Val
 				}
 			}
-			if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(src)), "data:image/") {
+			lsrc := strings.ToLower(strings.TrimSpace(src))
+			remote := strings.HasPrefix(lsrc, "https://") || strings.HasPrefix(lsrc, "http://")
+			found = found || remote
+			if !strings.HasPrefix(lsrc, "data:image/") && !(keep && remote) {
 				if alt != "" {
 					n.InsertBefore(&xhtml.Node{Type: xhtml.TextNode, Data: "[" + alt + "]"}, c)
 				}
 				n.RemoveChild(c)
 			}
-		} else {
-			blockRemoteImages(c)
+		} else if remoteImgs(c, keep) {
+			found = true
 		}
 		c = next
 	}
+	return found
 }
 
-// MailFrame returns the <iframe> that shows a message's HTML safely; title
-// names the frame for assistive technology. The srcdoc document is built
-// here and escaped as one attribute value.
-func MailFrame(title, rawHTML string) template.HTML {
-	doc := `<!doctype html><html><head><meta charset="utf-8">` +
-		`<meta http-equiv="Content-Security-Policy" content="` + frameCSP + `">` +
-		`<base target="_blank"><title>` + html.EscapeString(title) + `</title></head><body>` +
-		SanitizeMailHTML(rawHTML) + `</body></html>`
-	return template.HTML(`<iframe class="sp-mail-frame" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" loading="lazy" title="` +
-		html.EscapeString(title) + `" srcdoc="` + html.EscapeString(doc) + `"></iframe>`)
+// mailDocument is the frame's whole document.
+func mailDocument(lang, title, body string) string {
+	return `<!doctype html><html lang="` + html.EscapeString(lang) + `"><head><meta charset="utf-8">` +
+		`<meta name="referrer" content="no-referrer"><base target="_blank"><title>` + html.EscapeString(title) + `</title></head><body>` +
+		body + `</body></html>`
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sportello/sportello/internal/api"
+	"github.com/sportello/sportello/internal/catalog"
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/httpstatus"
 )
@@ -54,6 +55,8 @@ type newRequestView struct {
 	Form      map[string]string
 	Errors    map[string]string
 	MaxUpload string
+	// Fields are the chosen service's own fields, if it has any.
+	Fields *serviceFieldsView
 }
 
 func (w *Web) newRequestForm(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -81,6 +84,14 @@ func (w *Web) renderNewRequest(rw http.ResponseWriter, r *http.Request, c *reqCt
 	if v.Service != nil {
 		p.Title = v.Service.Name + " — " + p.T("new.title")
 		v.Page = p
+		defs, err := w.serviceFields(r.Context(), c.Actor)
+		if err != nil {
+			return err
+		}
+		if d := defs[v.Service.Code]; len(d) > 0 {
+			fv := buildFields(c.Lang, *v.Service, d, form, errs)
+			v.Fields = &fv
+		}
 	}
 	w.render(rw, r, status, "new", v)
 	return nil
@@ -142,6 +153,7 @@ func (w *Web) newRequest(rw http.ResponseWriter, r *http.Request, c *reqCtx) err
 	files, err := w.parseUpload(rw, r, "allegati")
 	form := map[string]string{}
 	code := ""
+	var defs map[string][]catalog.FormField
 	if err == nil {
 		for _, k := range []string{"subject", "description", "phone"} {
 			form[k] = r.PostFormValue(k)
@@ -151,6 +163,10 @@ func (w *Web) newRequest(rw http.ResponseWriter, r *http.Request, c *reqCtx) err
 			Requester: desk.Contact{Phone: form["phone"]}, Attachments: files}
 		if code != noService {
 			in.Service = code
+			if defs, err = w.serviceFields(r.Context(), c.Actor); err != nil {
+				return err
+			}
+			in.Fields = postedFields(r.PostForm, code, defs[code], form)
 		}
 		if c.Actor.IsStaff() {
 			// Staff asking for themselves are the requester.
@@ -166,6 +182,10 @@ func (w *Web) newRequest(rw http.ResponseWriter, r *http.Request, c *reqCtx) err
 	field, msg, ok := formError(c.Lang, err)
 	if !ok {
 		return err
+	}
+	if id := fieldErrorID(code, field); id != "" {
+		return w.renderNewRequest(rw, r, c, http.StatusUnprocessableEntity, code, form,
+			map[string]string{id: fieldErrorMsg(c.Lang, err, defs[code], field)})
 	}
 	if field == "" || field == "service" {
 		field = "subject"

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"fmt"
 	"html/template"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -31,8 +33,6 @@ var funcs = template.FuncMap{
 	// item pairs the page with the value a partial works on.
 	"item": func(p any, it any) partialArgs { return partialArgs{P: p, It: it} },
 	"add":  func(a, b int) int { return a + b },
-	// mailframe shows a message's HTML in a sandboxed frame (mailhtml.go).
-	"mailframe": MailFrame,
 }
 
 type partialArgs struct {
@@ -111,8 +111,48 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		return
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	writeCompressed(rw, r, status, buf.Bytes())
+}
+
+// gzipWriters keeps compressors between pages: a new one allocates
+// hundreds of kilobytes.
+var gzipWriters sync.Pool
+
+// pageGzipMin is the size from which a page is sent compressed.
+const pageGzipMin = 1024
+
+// writeCompressed writes a page, gzip-compressed when the client accepts
+// it. Pages carry no secret that an attacker could guess through the
+// compressed length (BREACH): CSRF protection uses no token, and the
+// session cookie is never in a body.
+func writeCompressed(rw http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := rw.Header()
+	h.Add("Vary", "Accept-Encoding")
+	if len(body) < pageGzipMin || r == nil || !static.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		rw.WriteHeader(status)
+		_, _ = rw.Write(body)
+		return
+	}
+	var zb bytes.Buffer
+	zw, _ := gzipWriters.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
+	} else {
+		zw.Reset(&zb)
+	}
+	_, err := zw.Write(body)
+	if err == nil {
+		err = zw.Close()
+	}
+	gzipWriters.Put(zw)
+	if err != nil {
+		rw.WriteHeader(status)
+		_, _ = rw.Write(body)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
 	rw.WriteHeader(status)
-	_, _ = rw.Write(buf.Bytes())
+	_, _ = rw.Write(zb.Bytes())
 }
 
 // renderFragment writes a standalone fragment (an htmx response).
@@ -193,6 +233,12 @@ func (p *Page) Asset(name string) string { return p.assets.URL(name) }
 
 // Icon returns the URL of an icon of Bootstrap Italia's sprite.
 func (p *Page) Icon(id string) string { return p.assets.Icon(id) }
+
+// Approver reports whether the user decides on approval gates (approvers
+// and administrators), who have the "waiting for my approval" list.
+func (p *Page) Approver() bool {
+	return p.User != nil && (p.User.Role == desk.RoleApprover || p.User.Role == desk.RoleAdmin)
+}
 
 // AssetsMissing reports a clone where the vendored assets were not fetched.
 func (p *Page) AssetsMissing() bool { return p.missing }

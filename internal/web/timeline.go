@@ -27,7 +27,9 @@ type entry struct {
 	Files   []desk.Attachment
 	// Text describes an event in the page's language.
 	Text string
-	seq  int64
+	// MailURL links the HTML version of a received e-mail (staff only).
+	MailURL string
+	seq     int64
 }
 
 // IsMessage reports whether the entry is a message rather than an event.
@@ -99,7 +101,7 @@ func eventText(p *Page, ph *phasesView, e desk.Event) string {
 		return p.T("event.level", p.LevelLabel(desk.Level(o)), p.LevelLabel(desk.Level(n)))
 	case "assignee":
 		return p.T("event.assignee", val(e.Old), val(e.New))
-	case "queue", "service", "team", "subject", "protocol":
+	case "queue", "service", "team", "subject", "protocol", "tags":
 		return p.T("event."+e.Field, val(e.Old), val(e.New))
 	case "cause":
 		cat, text, _ := strings.Cut(e.New, ": ")
@@ -117,6 +119,8 @@ func eventText(p *Page, ph *phasesView, e desk.Event) string {
 		return p.T("event.merged_into", e.New)
 	case "merged_from":
 		return p.T("event.merged_from", e.New)
+	case "fields":
+		return p.T("event.fields", e.New)
 	}
 	return p.T("event.other", e.Field, val(e.Old), val(e.New))
 }

@@ -61,6 +61,8 @@ func TestScreenshotTour(t *testing.T) {
 	first := browsertest.Eval[string](b, `document.querySelector(".sp-service").getAttribute("href")`)
 	open(first)
 	shot("portal-new-request")
+	open("/richieste/nuova?servizio=sicurezza-informatica")
+	shot("portal-new-request-fields")
 	open("/richieste")
 	if href := browsertest.Eval[string](b, `(document.querySelector("table a[href^='/richieste/']")||{}).getAttribute?.("href") || ""`); href != "" {
 		open(href)
@@ -75,6 +77,19 @@ func TestScreenshotTour(t *testing.T) {
 	b.Press("\r")
 	b.WaitVisible("#ticket-number")
 	shot("agent-ticket")
+	// A saved view of the agent's own tickets, most urgent first.
+	open("/operatore?assegnatario=me&ordine=priorita")
+	if b.Count(`#saved-views a[href="/operatore?assegnatario=me&ordine=priorita"]`) == 0 {
+		b.Click("details.sp-save-view summary")
+		b.FillLabel("Nome della vista", "Miei per priorità")
+		b.Submit("#save-view")
+	}
+	shot("workspace-saved-view")
+	open("/operatore?q=firewall&stato=tutti")
+	if href := browsertest.Eval[string](b, `(document.querySelector("a[data-sp-item-link]")||{}).getAttribute?.("href") || ""`); href != "" {
+		open(href)
+		shot("agent-ticket-fields")
+	}
 	open("/operatore/chiamata")
 	b.FillLabel("Cerca per telefono, e-mail o nome", "utente")
 	b.WaitVisible(`#caller-results fieldset, #caller-results [role="status"]`)
@@ -82,4 +97,9 @@ func TestScreenshotTour(t *testing.T) {
 	open("/lingua/en?next=/operatore")
 	shot("workspace-en")
 	open("/lingua/it?next=/")
+	b.Submit(`header form[action="/logout"] button`)
+
+	login("responsabile@demo.example.it")
+	open("/operatore/approvazioni")
+	shot("approvals")
 }

@@ -71,7 +71,7 @@ func TestSessionStore(t *testing.T) {
 	}
 }
 
-func TestMailFrame(t *testing.T) {
+func TestSanitizeMailHTML(t *testing.T) {
 	hostile := `<p onclick="x()">Buongiorno <b>Mario</b>,</p>
 <script>alert(1)</script><style>body{display:none}</style>
 <img src="https://tracker.example/pixel.gif" alt="logo">
@@ -79,7 +79,10 @@ func TestMailFrame(t *testing.T) {
 <a href="javascript:alert(2)">clic</a> <a href="https://example.org/">sito</a>
 <iframe src="https://evil.example"></iframe><form action="https://evil.example"><input name="p"></form>
 <div style="background:url(https://tracker.example/bg)">stile</div>`
-	clean := SanitizeMailHTML(hostile)
+	clean, remote := SanitizeMailHTML(hostile, false)
+	if !remote {
+		t.Error("remote image not reported")
+	}
 	for _, bad := range []string{"<script", "alert(", "onclick", "<style", "tracker.example", "javascript:", "<iframe", "<form", "style="} {
 		if strings.Contains(clean, bad) {
 			t.Errorf("sanitised HTML contains %q:\n%s", bad, clean)
@@ -90,20 +93,27 @@ func TestMailFrame(t *testing.T) {
 			t.Errorf("sanitised HTML lacks %q:\n%s", good, clean)
 		}
 	}
-	frame := string(MailFrame("Messaggio di Mario", hostile))
-	if !strings.HasPrefix(frame, `<iframe class="sp-mail-frame" sandbox="allow-popups allow-popups-to-escape-sandbox"`) {
-		t.Errorf("frame: %s", frame)
+	// Asked for: the remote image stays, nothing else changes.
+	shown, _ := SanitizeMailHTML(hostile, true)
+	mustContain(t, shown, `<img src="https://tracker.example/pixel.gif" alt="logo"/>`)
+	for _, bad := range []string{"<script", "onclick", "javascript:", "<iframe", "background:url"} {
+		if strings.Contains(shown, bad) {
+			t.Errorf("HTML with images contains %q", bad)
+		}
 	}
-	if strings.Contains(frame, "allow-scripts") || strings.Contains(frame, "allow-same-origin") {
-		t.Error("the sandbox allows scripts or the page's origin")
+	if _, remote := SanitizeMailHTML("<p>solo testo</p>", false); remote {
+		t.Error("remote images reported for plain text")
 	}
-	// The whole document is one escaped attribute: no raw tag inside.
-	srcdoc := regexp.MustCompile(`srcdoc="([^"]*)"`).FindStringSubmatch(frame)
-	if srcdoc == nil || strings.ContainsAny(srcdoc[1], "<>") {
-		t.Fatalf("srcdoc not escaped: %s", frame)
+	for _, images := range []bool{false, true} {
+		csp := mailFrameCSP(images)
+		mustContain(t, csp, "sandbox allow-popups", "default-src 'none'", "frame-ancestors 'self'")
+		if strings.Contains(csp, "allow-scripts") || strings.Contains(csp, "allow-same-origin") || strings.Contains(csp, "script-src") {
+			t.Errorf("frame CSP allows scripts or the page's origin: %s", csp)
+		}
+		if strings.Contains(csp, "https:") != images {
+			t.Errorf("images %v, CSP %s", images, csp)
+		}
 	}
-	mustContain(t, srcdoc[1], "Content-Security-Policy", "default-src &#39;none&#39;")
-	mustContain(t, frame, `title="Messaggio di Mario"`)
 }
 
 // TestCatalogue checks the translations: every key has both languages with

@@ -281,6 +281,9 @@ func (w *Web) routes() {
 
 	// Agent workspace.
 	h("GET /operatore", staffOnly, w.workspace)
+	h("GET /operatore/approvazioni", staffOnly, w.approvals)
+	h("POST /operatore/viste", staffOnly, w.saveView)
+	h("POST /operatore/viste/{id}/elimina", staffOnly, w.deleteView)
 	h("GET /operatore/chiamata", staffOnly, w.callForm)
 	h("POST /operatore/chiamata", staffOnly, w.call)
 	h("GET /operatore/persone", staffOnly, w.people)
@@ -288,12 +291,15 @@ func (w *Web) routes() {
 	h("POST /operatore/ticket/{number}/messaggi", staffOnly, w.ticketMessage)
 	h("POST /operatore/ticket/{number}/stato", staffOnly, w.ticketStatus)
 	h("POST /operatore/ticket/{number}/campi", staffOnly, w.ticketFields)
+	h("POST /operatore/ticket/{number}/dati", staffOnly, w.ticketSetFields)
 	h("POST /operatore/ticket/{number}/assegna", staffOnly, w.ticketAssign)
 	h("POST /operatore/ticket/{number}/escala", staffOnly, w.ticketEscalate)
 	h("POST /operatore/ticket/{number}/collega", staffOnly, w.ticketLink)
 	h("POST /operatore/ticket/{number}/unisci", staffOnly, w.ticketMerge)
 	h("POST /operatore/ticket/{number}/fasi/{action}", staffOnly, w.phaseAction)
 	h("GET /operatore/ticket/{number}/allegati/{id}", staffOnly, w.attachment)
+	h("GET /operatore/ticket/{number}/posta/{id}", staffOnly, w.mailPage)
+	h("GET /operatore/ticket/{number}/posta/{id}/html", staffOnly, w.mailFrame)
 	h("GET /operatore/ticket/{number}/aggiornamenti", staffOnly, w.live)
 	h("GET /operatore/ticket/{number}/pec/{id}", staffOnly, w.pecEvidence)
 

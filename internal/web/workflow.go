@@ -28,6 +28,10 @@ type Workflow interface {
 	RequestVerification(ctx context.Context, a desk.Actor, number string, in workflow.Verification) (workflow.Progress, error)
 	ConfirmResolution(ctx context.Context, a desk.Actor, number string) (workflow.Progress, error)
 	ReopenResolution(ctx context.Context, a desk.Actor, number, reason string) (workflow.Progress, error)
+	// ServiceFields returns the own fields of the actor's services by code.
+	ServiceFields(ctx context.Context, a desk.Actor) (map[string][]catalog.FormField, error)
+	// PendingApprovals lists the tickets waiting for an approver's decision.
+	PendingApprovals(ctx context.Context, a desk.Actor, limit int) ([]desk.Ticket, error)
 }
 
 var _ Workflow = (*workflow.Engine)(nil)

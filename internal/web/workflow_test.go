@@ -27,6 +27,7 @@ func newWorkflowHarness(t testing.TB) (*harness, *workflow.Engine) {
 				}
 			}
 		})
+		f.Desk.SetFieldChecker(wf.CheckFields)
 		if err := wf.LoadSeeds(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +62,8 @@ func TestScenario7ThroughThePages(t *testing.T) {
 	emp.login("mario.rossi@provincia.brindisi.it")
 
 	res := agent.post("/operatore/chiamata", url.Values{"action": {"register"}, "caller": {"mario.rossi@provincia.brindisi.it"},
-		"service": {"dispositivi-hardware-sito-web"}, "subject": {"Stampante di rete del secondo piano guasta"}, "channel": {"phone"}})
+		"service": {"dispositivi-hardware-sito-web"}, "subject": {"Stampante di rete del secondo piano guasta"}, "channel": {"phone"},
+		"f.dispositivi-hardware-sito-web.dispositivo": {"stampante-rete"}, "f.dispositivi-hardware-sito-web.ubicazione": {"Secondo piano"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("register: %d\n%s", res.StatusCode, res.Body)
 	}
@@ -149,7 +151,8 @@ func TestRejectionThroughThePages(t *testing.T) {
 	emp, boss := h.client(), h.client()
 	emp.login("mario.rossi@provincia.brindisi.it")
 	boss.login("luigi.settembrini@provincia.brindisi.it")
-	res := emp.postMultipart("/richieste/nuova", url.Values{"service": {"sicurezza-informatica"}, "subject": {"Apertura porta 8443 verso il gestionale"}})
+	res := emp.postMultipart("/richieste/nuova", url.Values{"service": {"sicurezza-informatica"}, "subject": {"Apertura porta 8443 verso il gestionale"},
+		"f.sicurezza-informatica.tipo": {"regola-firewall"}, "f.sicurezza-informatica.motivazione": {"Accesso al gestionale"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("new request: %d %s", res.StatusCode, res.Body)
 	}

@@ -29,6 +29,10 @@ type Conn interface {
 	Fetch(ctx context.Context, uids []uint32, fn func(uid uint32, raw []byte) error) error
 	// MarkSeen sets \Seen on the messages.
 	MarkSeen(ctx context.Context, uids []uint32) error
+	// Move moves the messages to folder, creating it when the server
+	// says it does not exist (MOVE; without it COPY, STORE \Deleted and
+	// EXPUNGE, by UID when the server has UIDPLUS).
+	Move(ctx context.Context, uids []uint32, folder string) error
 	// Wait returns when the server announces new mail (IDLE), when max
 	// has passed, or when ctx ends. Without IDLE it waits for poll.
 	Wait(ctx context.Context, max, poll time.Duration) error
@@ -49,6 +53,9 @@ func IMAPDialer(roots *x509.CertPool) Dialer {
 type imapConn struct {
 	c       *imapclient.Client
 	updates chan struct{}
+	// noIdle is set when the server refused IDLE although it offers it:
+	// the connection polls from then on.
+	noIdle bool
 }
 
 func dialIMAP(ctx context.Context, ep mailbox.Endpoint, password mailbox.Secret, roots *x509.CertPool) (Conn, error) {
@@ -213,6 +220,60 @@ func (ic *imapConn) MarkSeen(ctx context.Context, uids []uint32) error {
 	})
 }
 
+func (ic *imapConn) Move(ctx context.Context, uids []uint32, folder string) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	// retry runs op again after creating the folder when the server
+	// answers [TRYCREATE].
+	retry := func(op func() error) error {
+		err := op()
+		var ierr *imap.Error
+		if errors.As(err, &ierr) && ierr.Code == imap.ResponseCodeTryCreate {
+			if cerr := ic.c.Create(folder, nil).Wait(); cerr != nil {
+				return fmt.Errorf("create folder %q: %w", folder, cerr)
+			}
+			err = op()
+		}
+		return err
+	}
+	return ic.withCtx(ctx, func() error {
+		caps := ic.c.Caps()
+		if caps.Has(imap.CapMove) {
+			if err := retry(func() error { _, err := ic.c.Move(set, folder).Wait(); return err }); err != nil {
+				return fmt.Errorf("move to %q: %w", folder, err)
+			}
+			return nil
+		}
+		// Without MOVE: COPY, and only once the copy is confirmed, flag
+		// and expunge the originals. (go-imap's own fallback pipelines
+		// the three commands, so a failed COPY would still delete.)
+		if err := retry(func() error { _, err := ic.c.Copy(set, folder).Wait(); return err }); err != nil {
+			return fmt.Errorf("copy to %q: %w", folder, err)
+		}
+		if err := ic.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return fmt.Errorf("flag moved messages deleted: %w", err)
+		}
+		// UID EXPUNGE removes exactly these; plain EXPUNGE (servers
+		// without UIDPLUS) also removes whatever else is flagged \Deleted
+		// in the folder, as any mail client would.
+		var err error
+		if caps.Has(imap.CapUIDPlus) {
+			err = ic.c.UIDExpunge(set).Close()
+		} else {
+			err = ic.c.Expunge().Close()
+		}
+		if err != nil {
+			return fmt.Errorf("expunge moved messages: %w", err)
+		}
+		return nil
+	})
+}
+
 func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 	// Updates seen since the last command: new mail already announced.
 	select {
@@ -220,7 +281,7 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		return nil
 	default:
 	}
-	if !ic.c.Caps().Has(imap.CapIdle) && !ic.c.Caps().Has(imap.CapIMAP4rev2) {
+	if ic.noIdle || !ic.c.Caps().Has(imap.CapIdle) && !ic.c.Caps().Has(imap.CapIMAP4rev2) {
 		t := time.NewTimer(min(max, poll))
 		defer t.Stop()
 		select {
@@ -231,6 +292,10 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		}
 	}
 	idle, err := ic.c.Idle()
+	if refused(err) {
+		ic.noIdle = true
+		return nil // poll from now on
+	}
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}
@@ -249,9 +314,20 @@ func (ic *imapConn) Wait(ctx context.Context, max, poll time.Duration) error {
 		werr = fmt.Errorf("end idle: %w", err)
 	}
 	if err := idle.Wait(); err != nil && werr == nil {
+		if refused(err) {
+			ic.noIdle = true
+			return nil
+		}
 		werr = fmt.Errorf("idle: %w", err)
 	}
 	return werr
+}
+
+// refused reports whether the server answered a command with NO or BAD
+// (rather than the connection failing).
+func refused(err error) bool {
+	var ierr *imap.Error
+	return errors.As(err, &ierr)
 }
 
 func (ic *imapConn) Close() error {

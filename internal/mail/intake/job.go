@@ -7,9 +7,11 @@
 // server), and for each one commits, in ONE transaction, the ticket change
 // (through the desk's own rules), the raw bytes and the de-duplication key
 // (mailbox, UIDVALIDITY, UID). Only after the commit does it set \Seen on
-// the server. A crash before the commit loses nothing (the message is still
-// unseen and unrecorded); a crash after it duplicates nothing (on restart
-// the UID is found recorded and only marked). Two different messages with
+// the server, and move the message to the mailbox's folder for processed
+// mail when one is configured (MOVE, or COPY + \Deleted + EXPUNGE). A crash
+// before the commit loses nothing (the message is still unseen and
+// unrecorded); a crash after it duplicates nothing (on restart the UID is
+// found recorded and only marked and moved). Two different messages with
 // one Message-ID are both kept; a message whose Message-ID and bytes match
 // one already taken (delivered twice) is recorded as a duplicate.
 //
@@ -529,7 +531,15 @@ func (j *Job) ingested(ctx context.Context, mb mailbox.Mailbox, uid uint32, res 
 // sync takes the messages waiting in the folder and returns how many it
 // processed.
 func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidity uint32, watermark *uint32, attempts map[uint32]int) (int, error) {
-	uids, err := conn.Search(ctx, *watermark)
+	// With a folder for processed mail, whatever is still in the folder
+	// read is either new or taken but not yet moved (a crash between
+	// \Seen and the move): look at all of it, not only at the unseen
+	// messages and those above the watermark.
+	after := *watermark
+	if mb.MoveTo != "" {
+		after = 0
+	}
+	uids, err := conn.Search(ctx, after)
 	if err != nil || len(uids) == 0 {
 		return 0, err
 	}
@@ -543,8 +553,9 @@ func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidi
 		return 0, err
 	}
 	if len(taken) > 0 {
-		// Recorded before a crash (or by another reader) but not marked.
-		if err := conn.MarkSeen(ctx, taken); err != nil {
+		// Recorded before a crash (or by another reader) but not marked
+		// or moved.
+		if err := j.settle(ctx, conn, mb, taken); err != nil {
 			return 0, err
 		}
 		for _, u := range taken {
@@ -594,7 +605,7 @@ func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidi
 		processed += len(done)
 		// Mark what was committed even when the batch stopped early.
 		if len(done) > 0 {
-			if err := conn.MarkSeen(context.WithoutCancel(ctx), done); err != nil {
+			if err := j.settle(context.WithoutCancel(ctx), conn, mb, done); err != nil {
 				return processed, err
 			}
 		}
@@ -603,4 +614,18 @@ func (j *Job) sync(ctx context.Context, conn Conn, mb mailbox.Mailbox, uidValidi
 		}
 	}
 	return processed, nil
+}
+
+// settle marks committed messages \Seen on the server and moves them to the
+// mailbox's folder for processed mail, if it has one. It runs only after
+// the commit: should the process stop before (or during) it, the messages
+// are found recorded on the next read and only settled then.
+func (j *Job) settle(ctx context.Context, conn Conn, mb mailbox.Mailbox, uids []uint32) error {
+	if err := conn.MarkSeen(ctx, uids); err != nil {
+		return err
+	}
+	if mb.MoveTo == "" {
+		return nil
+	}
+	return conn.Move(ctx, uids, mb.MoveTo)
 }

@@ -40,6 +40,9 @@ type Mailbox struct {
 	SMTP    Endpoint
 	// Folder is the IMAP folder read (default INBOX).
 	Folder string
+	// MoveTo, when set, is the folder messages are moved to once their
+	// effect on the desk is committed (they are marked \Seen either way).
+	MoveTo string
 	// PEC marks a certified-mail mailbox: envelopes are opened, receipts
 	// are attached to the messages they certify.
 	PEC         bool

@@ -46,6 +46,11 @@ type Tx interface {
 	// SameInbound returns the id of a recorded message with that
 	// Message-ID and the same raw SHA-256, or 0.
 	SameInbound(ctx context.Context, messageID, sha256 string) (int64, error)
+	// KnownMessageIDs looks Message-IDs up in one go (a batch's worth):
+	// for each id recorded as received, the first record's id for each
+	// raw SHA-256; and which ids are the desk's own sent messages. Maps
+	// are keyed by the ids as given.
+	KnownMessageIDs(ctx context.Context, ids []string) (inbound map[string]map[string]int64, outbound map[string]bool, err error)
 	// InsertInbound records a received message; EConflict if its
 	// (mailbox, UIDVALIDITY, UID) is already recorded.
 	InsertInbound(ctx context.Context, m *Inbound) error
@@ -84,6 +89,9 @@ type Tx interface {
 	SetOutboundState(ctx context.Context, id int64, state OutState, lastError string) error
 	// CountAuto counts automatic messages to an address created since.
 	CountAuto(ctx context.Context, rcpt string, since time.Time) (int, error)
+	// CountAutoMany is CountAuto for several addresses at once (a batch's
+	// senders); addresses with none are absent from the map.
+	CountAutoMany(ctx context.Context, rcpts []string, since time.Time) (map[string]int, error)
 	// LastOutbound returns the latest outbox message of a kind for a ticket.
 	LastOutbound(ctx context.Context, ticketID int64, kind string) (Outbound, error)
 

@@ -44,6 +44,49 @@ type IMAP struct {
 // StartIMAP starts an IMAP server on a loopback port for the test.
 func StartIMAP(tb testing.TB) *IMAP {
 	tb.Helper()
+	return StartIMAPWith(tb, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// StartIMAPRev1 starts a server that offers IMAP4rev1 alone: no MOVE and
+// no UIDPLUS, as older servers, so that clients fall back to COPY, STORE
+// \Deleted and EXPUNGE.
+func StartIMAPRev1(tb testing.TB) *IMAP {
+	tb.Helper()
+	return StartIMAPWith(tb, imap.CapSet{imap.CapIMAP4rev1: {}})
+}
+
+// StartIMAPWith starts a server offering caps.
+func StartIMAPWith(tb testing.TB, caps imap.CapSet) *IMAP {
+	tb.Helper()
+	return startIMAP(tb, caps, false)
+}
+
+// StartIMAPRefusingIdle starts a server that offers IDLE but answers every
+// IDLE with NO, as some proxies and misconfigured servers do.
+func StartIMAPRefusingIdle(tb testing.TB) *IMAP {
+	tb.Helper()
+	return startIMAP(tb, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}, true)
+}
+
+// noIdleSession is a memory session of the one account whose IDLE fails.
+type noIdleSession struct {
+	*imapmemserver.UserSession
+	user, pass string
+}
+
+func (s noIdleSession) Login(user, pass string) error {
+	if user != s.user || pass != s.pass {
+		return imapserver.ErrAuthFailed
+	}
+	return nil
+}
+
+func (noIdleSession) Idle(*imapserver.UpdateWriter, <-chan struct{}) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "IDLE is disabled on this server"}
+}
+
+func startIMAP(tb testing.TB, caps imap.CapSet, refuseIdle bool) *IMAP {
+	tb.Helper()
 	s := &IMAP{User: "desk@example.it", Password: "p@ss:word/1"}
 	mem := imapmemserver.New()
 	s.user = imapmemserver.NewUser(s.User, s.Password)
@@ -53,9 +96,12 @@ func StartIMAP(tb testing.TB) *IMAP {
 	mem.AddUser(s.user)
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if refuseIdle {
+				return noIdleSession{imapmemserver.NewUserSession(s.user), s.User, s.Password}, nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       quietLogger{},
 	})
@@ -114,8 +160,24 @@ func (s *IMAP) Client(tb testing.TB) *imapclient.Client {
 // Seen returns the UIDs of the INBOX's messages with and without \Seen.
 func (s *IMAP) Seen(tb testing.TB) (seen, unseen []uint32) {
 	tb.Helper()
-	c := s.Client(tb)
+	return s.SeenIn(tb, "INBOX")
+}
+
+// SeenIn returns the UIDs of a folder's messages with and without \Seen
+// (none when the folder does not exist).
+func (s *IMAP) SeenIn(tb testing.TB, folder string) (seen, unseen []uint32) {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(s.Addr, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	defer c.Close()
+	if err := c.Login(s.User, s.Password).Wait(); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		return nil, nil
+	}
 	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
 	if err != nil {
 		// An empty mailbox answers "1:*" with an error on some servers.

@@ -74,7 +74,7 @@ func readBody(m *Message, root *enmime.Part, opts Options, w *warnings) {
 	m.Attachments = c.atts
 
 	if len(c.htmls) > 0 {
-		m.HTML = Sanitize(strings.Join(c.htmls, "\n"), opts.CIDURL)
+		m.HTML = sanitize(strings.Join(c.htmls, "\n"), opts.CIDURL, opts.RemoteImages)
 	}
 	text := strings.Join(c.texts, "\n\n")
 	if strings.TrimSpace(text) == "" && m.HTML != "" {

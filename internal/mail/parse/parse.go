@@ -64,6 +64,11 @@ type Options struct {
 	// and http(s) results are used. If CIDURL is nil or returns "", images
 	// referring to cid: URLs are removed. See [Sanitize].
 	CIDURL func(contentID string) string
+	// RemoteImages keeps images with absolute http(s) URLs in the HTML
+	// instead of replacing them with their alt text: for a viewer that
+	// blocks them until the user asks (the web UI's mail frame). The
+	// intake leaves it false, so stored HTML never refers to other servers.
+	RemoteImages bool
 }
 
 // Address is a mailbox: a display name and an e-mail address.

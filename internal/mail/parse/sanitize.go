@@ -55,10 +55,12 @@ func newPolicy() *bluemonday.Policy {
 // Links to cid: URLs are rewritten the same way, or lose their href.
 // The result is an HTML fragment (no <html>, <head> or <body>).
 func Sanitize(h string, cidURL func(contentID string) string) string {
-	return sanitize(h, cidURL)
+	return sanitize(h, cidURL, false)
 }
 
-func sanitize(h string, cidURL func(string) string) (out string) {
+// sanitize is Sanitize; keepRemote keeps remote http(s) images (see
+// Options.RemoteImages).
+func sanitize(h string, cidURL func(string) string, keepRemote bool) (out string) {
 	if recoverPanics {
 		defer func() {
 			if r := recover(); r != nil {
@@ -78,7 +80,7 @@ func sanitize(h string, cidURL func(string) string) (out string) {
 	for _, n := range nodes {
 		body.AppendChild(n)
 	}
-	rewriteResources(body, cidURL)
+	rewriteResources(body, cidURL, keepRemote)
 	var b strings.Builder
 	for n := body.FirstChild; n != nil; n = n.NextSibling {
 		if err := html.Render(&b, n); err != nil {
@@ -89,7 +91,7 @@ func sanitize(h string, cidURL func(string) string) (out string) {
 }
 
 // rewriteResources applies the image rules of Sanitize to the tree.
-func rewriteResources(n *html.Node, cidURL func(string) string) {
+func rewriteResources(n *html.Node, cidURL func(string) string, keepRemote bool) {
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
 		if c.Type == html.ElementNode {
@@ -109,6 +111,10 @@ func rewriteResources(n *html.Node, cidURL func(string) string) {
 					} else {
 						replaceWithAlt(c)
 					}
+				case "http", "https":
+					if !keepRemote || safeURL(src) == "" {
+						replaceWithAlt(c)
+					}
 				default:
 					replaceWithAlt(c)
 				}
@@ -121,7 +127,7 @@ func rewriteResources(n *html.Node, cidURL func(string) string) {
 					}
 				}
 			}
-			rewriteResources(c, cidURL)
+			rewriteResources(c, cidURL, keepRemote)
 		}
 		c = next
 	}

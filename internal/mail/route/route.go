@@ -2,7 +2,7 @@
 // e-mail: ordered rules whose conditions look at the recipient address, the
 // sender and its domain, words of the subject (application acronyms such as
 // BDNA, matched as whole words in any case) and the body, and whose actions
-// set the service, queue and priority, answer with a template, open no
+// set the service, queue, priority and tags, answer with a template, open no
 // ticket, or answer with the competent office from a directory and close the
 // request as redirected.
 //
@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sportello/sportello/internal/desk"
 )
 
 // Field is what a condition looks at.
@@ -74,6 +76,9 @@ type Action struct {
 	Queue string `json:"queue,omitempty"`
 	// Priority is low, normal, high or urgent.
 	Priority string `json:"priority,omitempty"`
+	// Tags label the ticket (lower-case words; see desk.NormTag). Tags of
+	// every matching rule are added together.
+	Tags []string `json:"tags,omitempty"`
 	// Reply names the template of the automatic answer: "ack" (the
 	// request was registered), "ack_triage" (registered; which application
 	// is it about?), "info" (a fixed answer, see Text), or "none".
@@ -122,7 +127,7 @@ var Templates = []string{"ack", "ack_triage", "info", "none"}
 var Priorities = []string{"low", "normal", "high", "urgent"}
 
 // Validate checks a rule and says what is wrong in terms an administrator
-// understands.
+// understands. It normalises the rule's tags (lower case, sorted).
 func (r *Rule) Validate() error {
 	var errs []error
 	if strings.TrimSpace(r.Name) == "" {
@@ -155,8 +160,13 @@ func (r *Rule) Validate() error {
 	if a.Reply != "" && !contains(Templates, a.Reply) {
 		errs = append(errs, fmt.Errorf("then.reply: %q is not one of %s", a.Reply, strings.Join(Templates, ", ")))
 	}
-	if a.NoTicket && (a.Service != "" || a.Queue != "" || a.Redirect != "") {
-		errs = append(errs, errors.New("then: no_ticket cannot be combined with service, queue or redirect"))
+	if a.NoTicket && (a.Service != "" || a.Queue != "" || a.Redirect != "" || len(a.Tags) > 0) {
+		errs = append(errs, errors.New("then: no_ticket cannot be combined with service, queue, tags or redirect"))
+	}
+	if tags, err := desk.NormTags(a.Tags); err != nil {
+		errs = append(errs, fmt.Errorf("then.tags: %s", desk.ErrorMessage(err)))
+	} else if len(a.Tags) > 0 {
+		r.Then.Tags = tags
 	}
 	if utf8.RuneCountInString(a.Text) > 10000 {
 		errs = append(errs, errors.New("then.text is longer than 10000 characters"))
@@ -240,6 +250,11 @@ func merge(a, b Action) Action {
 	set(&a.Reply, b.Reply)
 	set(&a.Text, b.Text)
 	set(&a.Redirect, b.Redirect)
+	for _, t := range b.Tags {
+		if !contains(a.Tags, t) {
+			a.Tags = append(a.Tags, t)
+		}
+	}
 	a.NoTicket = a.NoTicket || b.NoTicket
 	a.ForwardPEC = a.ForwardPEC || b.ForwardPEC
 	return a

@@ -1,16 +1,17 @@
 package route
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestEvaluate(t *testing.T) {
 	rules := []Rule{
-		{Name: "vip", When: []Condition{{Field: FieldSender, Any: []string{"@prefettura.example.it"}}}, Then: Action{Priority: "high"}, Continue: true},
+		{Name: "vip", When: []Condition{{Field: FieldSender, Any: []string{"@prefettura.example.it"}}}, Then: Action{Priority: "high", Tags: []string{"vip"}}, Continue: true},
 		{Name: "renewal", When: []Condition{{Field: FieldText, Any: []string{"rinnov*"}}, {Field: FieldText, Any: []string{"certificat*"}}},
 			Then: Action{Service: "cert", Redirect: "prefettura"}},
-		{Name: "bdna", When: []Condition{{Field: FieldSubject, Any: []string{"BDNA"}}}, Then: Action{Service: "bdna"}},
+		{Name: "bdna", When: []Condition{{Field: FieldSubject, Any: []string{"BDNA"}}}, Then: Action{Service: "bdna", Tags: []string{"bdna", "vip"}}},
 		{Name: "info", When: []Condition{{Field: FieldSubject, Any: []string{"Informazioni nuovo service desk"}}}, Then: Action{Service: "info"}},
 		{Name: "pec", When: []Condition{{Field: FieldRecipient, Any: []string{"assistenza@pec.desk.example.it"}}}, Then: Action{Queue: "pec"}},
 		{Name: "off", Disabled: true, Then: Action{Queue: "never"}},
@@ -22,22 +23,23 @@ func TestEvaluate(t *testing.T) {
 		want Action
 		def  bool
 	}{
-		{"acronym", Input{Subject: "BDNA - errore di accesso"}, Action{Service: "bdna", Reply: "ack"}, false},
-		{"acronym any case", Input{Subject: "problema bdna login"}, Action{Service: "bdna", Reply: "ack"}, false},
+		{"acronym", Input{Subject: "BDNA - errore di accesso"}, Action{Service: "bdna", Reply: "ack", Tags: []string{"bdna", "vip"}}, false},
+		{"acronym any case", Input{Subject: "problema bdna login"}, Action{Service: "bdna", Reply: "ack", Tags: []string{"bdna", "vip"}}, false},
 		{"acronym inside a word does not match", Input{Subject: "BDNA2 errore; xBDNA"}, Action{Reply: "ack_triage"}, true},
-		{"acronym with punctuation", Input{Subject: "[BDNA]: errore"}, Action{Service: "bdna", Reply: "ack"}, false},
+		{"acronym with punctuation", Input{Subject: "[BDNA]: errore"}, Action{Service: "bdna", Reply: "ack", Tags: []string{"bdna", "vip"}}, false},
 		{"phrase", Input{Subject: "R: informazioni  nuovo Service-Desk?"}, Action{Service: "info", Reply: "ack"}, false},
 		{"phrase broken", Input{Subject: "informazioni sul nuovo service desk"}, Action{Reply: "ack_triage"}, true},
 		{"renewal by prefix, accents folded", Input{Subject: "Richiesta", Body: "Vorrei rinnovare il CERTIFICATO digitale"}, Action{Service: "cert", Redirect: "prefettura", Reply: "ack"}, false},
-		{"continue merges", Input{Sender: "capo@prefettura.example.it", Subject: "BDNA"}, Action{Service: "bdna", Priority: "high", Reply: "ack"}, false},
-		{"subdomain sender", Input{Sender: "x@uff.prefettura.example.it", Subject: "altro"}, Action{Priority: "high", Reply: "ack_triage"}, true},
+		// Tags of continuing rules add up, without repeats.
+		{"continue merges", Input{Sender: "capo@prefettura.example.it", Subject: "BDNA"}, Action{Service: "bdna", Priority: "high", Reply: "ack", Tags: []string{"vip", "bdna"}}, false},
+		{"subdomain sender", Input{Sender: "x@uff.prefettura.example.it", Subject: "altro"}, Action{Priority: "high", Reply: "ack_triage", Tags: []string{"vip"}}, true},
 		{"recipient", Input{Recipients: []string{"a@b.it", "assistenza@pec.desk.example.it"}, Subject: "x"}, Action{Queue: "pec", Reply: "ack"}, false},
 		{"no ticket", Input{Subject: "[TEST] prova"}, Action{NoTicket: true, Reply: "info"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := Evaluate(rules, tt.in)
-			if d.Action != tt.want || d.Default != tt.def {
+			if !reflect.DeepEqual(d.Action, tt.want) || d.Default != tt.def {
 				t.Errorf("got %+v default=%v (matched %v), want %+v default=%v", d.Action, d.Default, d.Matched, tt.want, tt.def)
 			}
 		})
@@ -63,15 +65,21 @@ func TestValidate(t *testing.T) {
 		{Name: "x", Then: Action{Priority: "asap"}},
 		{Name: "x", Then: Action{Reply: "custom"}},
 		{Name: "x", Then: Action{NoTicket: true, Service: "a"}},
+		{Name: "x", Then: Action{NoTicket: true, Tags: []string{"a"}}},
+		{Name: "x", Then: Action{Tags: []string{"two words"}}},
+		{Name: "x", Then: Action{Tags: []string{"<script>"}}},
 	}
 	for i, r := range bad {
 		if err := r.Validate(); err == nil {
 			t.Errorf("rule %d: no error", i)
 		}
 	}
-	good := Rule{Name: "ok", When: []Condition{{Field: FieldSubject, Any: []string{"BDNA"}}}, Then: Action{Service: "bdna", Priority: "high"}}
+	good := Rule{Name: "ok", When: []Condition{{Field: FieldSubject, Any: []string{"BDNA"}}}, Then: Action{Service: "bdna", Priority: "high", Tags: []string{"BDNA", "Accesso", "bdna"}}}
 	if err := good.Validate(); err != nil {
 		t.Error(err)
+	}
+	if !reflect.DeepEqual(good.Then.Tags, []string{"accesso", "bdna"}) {
+		t.Errorf("tags normalised to %q", good.Then.Tags)
 	}
 }
 

@@ -603,6 +603,8 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		}
 	})
 
+	runTags(t, open)
+
 	t.Run("AuditLog", func(t *testing.T) {
 		f := NewFixture(t, open(t))
 		rctx := desk.WithRemote(ctx, "192.0.2.7")

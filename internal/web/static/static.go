@@ -278,6 +278,10 @@ func (a *Assets) serve(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
+// AcceptsGzip reports whether an Accept-Encoding header value allows gzip
+// (the pages use it too).
+func AcceptsGzip(header string) bool { return acceptsGzip(header) }
+
 // acceptsGzip reports whether an Accept-Encoding header value allows gzip.
 func acceptsGzip(header string) bool {
 	ok := false

@@ -190,7 +190,26 @@
     });
   }
 
+  // ---- A service's own fields on the registration form: every service's
+  // fieldset is in the page (for scriptless browsers); show and submit only
+  // the chosen service's. Hidden fieldsets are disabled, so their controls
+  // are neither focusable nor posted. ----
+  function setupServiceFields(sel) {
+    var sets = sel.form ? sel.form.querySelectorAll("fieldset[data-sp-service]") : [];
+    if (!sets.length) return;
+    function apply() {
+      sets.forEach(function (fs) {
+        var on = fs.getAttribute("data-sp-service") === sel.value;
+        fs.hidden = !on;
+        fs.disabled = !on;
+      });
+    }
+    sel.addEventListener("change", apply);
+    apply();
+  }
+
   function init() {
+    document.querySelectorAll("select[data-sp-service-chooser]").forEach(setupServiceFields);
     document.querySelectorAll("[data-sp-live]").forEach(startLive);
     document.querySelectorAll("select[data-sp-canned]").forEach(setupCanned);
     document.querySelectorAll("form[data-sp-default-submit]").forEach(setupDefaultSubmit);
