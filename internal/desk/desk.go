@@ -276,7 +276,11 @@ func (d *Desk) CreateTicket(ctx context.Context, a Actor, in NewTicket) (Ticket,
 		return Ticket{}, err
 	}
 	t.OrgID, t.ServiceID, t.QueueID = org.ID, svc.ID, queue.ID
-	err = d.store.Update(ctx, func(tx Tx) error {
+	update := d.updateGrouped // short and re-runnable: committed with concurrent creates
+	if len(in.Attachments) > 0 {
+		update = d.store.Update // large writes go alone
+	}
+	err = update(ctx, func(tx Tx) error {
 		switch {
 		case !a.System && a.Role == RoleRequester:
 			t.RequesterID = known.ID

@@ -24,6 +24,8 @@ type Opts struct {
 	Do func(ctx context.Context, c, i int) error
 	// Progress, when set, is called about once a second.
 	Progress func(done int64, elapsed time.Duration)
+	// KeepLatencies returns every request's latency in Result.Latencies.
+	KeepLatencies bool
 }
 
 // Result summarises a run.
@@ -36,6 +38,8 @@ type Result struct {
 	P95        time.Duration
 	P99        time.Duration
 	Max        time.Duration
+	// Latencies, sorted, when Opts.KeepLatencies is set.
+	Latencies []time.Duration
 }
 
 // Throughput is successful requests per second.
@@ -120,8 +124,9 @@ func Run(ctx context.Context, o Opts) Result {
 		all = append(all, l...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	if n := len(all); n > 0 {
-		r.P50, r.P95, r.P99, r.Max = all[n*50/100], all[min(n-1, n*95/100)], all[min(n-1, n*99/100)], all[n-1]
+	r.P50, r.P95, r.P99, r.Max = Percentiles(all)
+	if o.KeepLatencies {
+		r.Latencies = all
 	}
 	return r
 }
@@ -150,4 +155,14 @@ func Check(c *http.Client, req *http.Request, want int) error {
 	}
 	_, err = io.Copy(io.Discard, res.Body)
 	return err
+}
+
+// Percentiles returns the 50th, 95th and 99th percentiles and the maximum
+// of sorted latencies (zero when there are none).
+func Percentiles(sorted []time.Duration) (p50, p95, p99, max time.Duration) {
+	n := len(sorted)
+	if n == 0 {
+		return 0, 0, 0, 0
+	}
+	return sorted[n*50/100], sorted[min(n-1, n*95/100)], sorted[min(n-1, n*99/100)], sorted[n-1]
 }

@@ -57,7 +57,12 @@ func (t *q) index(ctx context.Context, id int64, subject, body string, fresh boo
 			id, strings.Join(search.Words(subject), " "), strings.Join(search.Words(body), " "))
 		return err
 	}
+	if fresh && t.batch != nil {
+		t.deferSearchDoc(id, subject, body)
+		return nil
+	}
 	if !fresh {
+		t.dropSearchDoc(id)
 		if _, err := t.exec(ctx, "DELETE FROM ticket_fts WHERE rowid = $1", id); err != nil {
 			return err
 		}

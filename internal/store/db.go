@@ -5,7 +5,10 @@
 //
 // On SQLite all writes go through one connection and one goroutine that
 // batches concurrent Update calls into a single transaction (group commit),
-// each call isolated by a savepoint; reads use a separate pool.
+// each call isolated by a savepoint; reads use a separate pool. On
+// PostgreSQL, writes that ask for it (UpdateGrouped: new tickets) are
+// grouped too (pgbatch.go). Views read organisations, queues and services
+// from memory (catcache.go).
 package store
 
 import (
@@ -14,6 +17,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,8 +46,11 @@ type Config struct {
 	URL string
 	// DataDir holds sportello.db when URL is empty.
 	DataDir string
-	// MaxBatch bounds group commit on SQLite (default 256).
+	// MaxBatch bounds a group commit (default 256).
 	MaxBatch int
+	// GroupWorkers is the number of PostgreSQL connections committing
+	// grouped writes (UpdateGrouped) concurrently (default 4).
+	GroupWorkers int
 	// NoMigrate skips migrations at open (for migration tests).
 	NoMigrate bool
 }
@@ -56,6 +63,8 @@ type DB struct {
 	path    string
 
 	writes   chan *writeReq
+	pgWrites chan *writeReq // PostgreSQL grouped writes (pgbatch.go)
+	groupSeq atomic.Int64   // numbers PostgreSQL groups (pgbatch.go)
 	maxBatch int
 	wg       sync.WaitGroup
 	closing  chan struct{}
@@ -73,10 +82,18 @@ type DB struct {
 	ddlMu sync.Mutex
 	seqs  sync.Map
 
+	// SQLite only: statements prepared on the writer's connection, and
+	// those to prepare after the current batch (committer goroutine only).
+	wstmts map[string]*sql.Stmt
+	wwant  []string
+
 	// SQLite only: read connections with their prepared statements.
 	readers  chan *readerConn
 	readerMu sync.Mutex
 	nReaders int
+
+	// cat caches organisations, queues and services for reads (catcache.go).
+	cat catCache
 }
 
 // Stats are counters exported as metrics.
@@ -129,7 +146,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		db.path = filepath.Join(dir, "sportello.db")
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)"
-		db.write, err = sql.Open("sqlite", "file:"+db.path+"?"+pragmas+"&_txlock=immediate")
+		// The writer keeps its statement and savepoint journals in memory
+		// (temp_store): written to temporary files they made a third of
+		// the cost of a grouped create. They hold the original of each
+		// page a batch changes, a few megabytes at most; readers, whose
+		// temporary data can be large sorts, keep the default.
+		db.write, err = sql.Open("sqlite", "file:"+db.path+"?"+pragmas+"&_pragma=temp_store(2)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -161,8 +183,19 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if db.dialect == SQLite {
 		db.writes = make(chan *writeReq, 1024)
+		db.wstmts = map[string]*sql.Stmt{}
 		db.wg.Add(1)
 		go db.committer()
+	} else {
+		workers := cfg.GroupWorkers
+		if workers <= 0 {
+			workers = 4
+		}
+		db.pgWrites = make(chan *writeReq, 1024)
+		for i := 0; i < workers; i++ {
+			db.wg.Add(1)
+			go db.pgCommitter()
+		}
 	}
 	return db, nil
 }
@@ -201,6 +234,9 @@ func (db *DB) Close() error {
 		close(db.closing)
 		if db.writes != nil {
 			close(db.writes)
+		}
+		if db.pgWrites != nil {
+			close(db.pgWrites)
 		}
 	})
 	db.wg.Wait()
@@ -328,7 +364,12 @@ func (db *DB) Update(ctx context.Context, fn func(desk.Tx) error) error {
 	if db.dialect == Postgres {
 		return db.pgUpdate(ctx, fn)
 	}
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.sqliteUpdate(ctx, fn, false)
+}
+
+// sqliteUpdate hands fn to the SQLite committer and waits for its outcome.
+func (db *DB) sqliteUpdate(ctx context.Context, fn func(desk.Tx) error, grouped bool) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), grouped: grouped}
 	select {
 	case <-db.closing:
 		return errors.New("store is closed")
@@ -374,6 +415,8 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(desk.Tx) error
 	done chan error
+	// grouped calls may be run more than once (desk.GroupCommitter).
+	grouped bool
 }
 
 // committer serialises SQLite writes, batching whatever is queued into one
@@ -396,6 +439,12 @@ func (db *DB) committer() {
 			}
 		}
 		db.runBatch(batch)
+		if len(db.wwant) > 0 {
+			db.prepareWanted()
+		}
+	}
+	for _, st := range db.wstmts {
+		st.Close()
 	}
 }
 
@@ -420,16 +469,19 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	single := len(batch) == 1
 	stmts := map[string]*sql.Stmt{} // closed with the transaction
-	b := &batchState{counts: map[countKey]int{}, seqs: map[int]int64{}, sd: &statsDelta{open: map[openKey]int64{}, days: map[dayKey]dayDelta{}}}
-	for i, r := range batch {
+	b := newBatchState()
+	// runOne runs call i in its own savepoint (none when it is alone in
+	// the batch); an error returned means the transaction is unusable.
+	runOne := func(i int) error {
+		r := batch[i]
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
-			continue
+			return nil
 		}
 		if !single {
-			if _, err := execCached(ctx, tx, stmts, "SAVEPOINT w"); err != nil {
+			if _, err := db.execCached(ctx, tx, stmts, "SAVEPOINT w"); err != nil {
 				results[i] = fmt.Errorf("savepoint: %w", err)
-				continue
+				return nil
 			}
 		}
 		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, stmts: stmts, batch: b}
@@ -439,18 +491,38 @@ func (db *DB) runBatch(batch []*writeReq) {
 		}
 		results[i] = err
 		if single {
-			continue
+			return nil
 		}
 		if err != nil {
-			if _, rbErr := execCached(ctx, tx, stmts, "ROLLBACK TO w"); rbErr != nil {
-				_ = tx.Rollback()
-				fail(fmt.Errorf("rollback to savepoint: %w (after %v)", rbErr, err))
-				return
+			if _, rbErr := db.execCached(ctx, tx, stmts, "ROLLBACK TO w"); rbErr != nil {
+				return fmt.Errorf("rollback to savepoint: %w (after %v)", rbErr, err)
 			}
 		}
-		if _, err := execCached(ctx, tx, stmts, "RELEASE w"); err != nil {
+		if _, err := db.execCached(ctx, tx, stmts, "RELEASE w"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		return nil
+	}
+	var grouped []int
+	for i, r := range batch {
+		if r.grouped && !single {
+			grouped = append(grouped, i)
+			continue
+		}
+		if err := runOne(i); err != nil {
 			_ = tx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
+			fail(err)
+			return
+		}
+	}
+	if len(grouped) > 0 {
+		ok, err := db.runGrouped(ctx, tx, stmts, b, batch, grouped, queriers, results)
+		for i := 0; err == nil && !ok && i < len(grouped); i++ {
+			err = runOne(grouped[i]) // the group failed: each call on its own
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			fail(err)
 			return
 		}
 	}
@@ -476,6 +548,53 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 }
 
+// runGrouped runs the batch's grouped calls (desk.GroupCommitter) under
+// one savepoint instead of one each, which on SQLite costs as much as
+// inserting a small row. Their counter changes join the batch only if all
+// of them succeed; otherwise the savepoint is rolled back, the numbers
+// they took are given back, and it reports false so that the caller runs
+// them again one by one (grouped calls may be run more than once). An error
+// means the transaction is unusable.
+func (db *DB) runGrouped(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, b *batchState, batch []*writeReq, grouped []int, queriers []*q, results []error) (bool, error) {
+	seqs := maps.Clone(b.seqs)
+	if _, err := db.execCached(ctx, tx, stmts, "SAVEPOINT g"); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	ok := true
+	for _, i := range grouped {
+		r := batch[i]
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, stmts: stmts, batch: b}
+		if err := safeCall(r.fn, queriers[i]); err != nil {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		if _, err := db.execCached(ctx, tx, stmts, "ROLLBACK TO g"); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		b.seqs = seqs
+		for _, i := range grouped {
+			queriers[i], results[i] = nil, nil
+		}
+	}
+	if _, err := db.execCached(ctx, tx, stmts, "RELEASE g"); err != nil {
+		return false, fmt.Errorf("release savepoint: %w", err)
+	}
+	if ok {
+		for _, i := range grouped {
+			if queriers[i] != nil {
+				b.merge(queriers[i])
+			}
+		}
+	}
+	return ok, nil
+}
+
 // batchState is what the calls of one SQLite group-commit batch share:
 // ticket numbers are allocated in memory from the counter read once (the
 // batch holds the database's write lock, so no other process can
@@ -485,6 +604,14 @@ type batchState struct {
 	counts map[countKey]int
 	seqs   map[int]int64 // year → last number allocated in this batch
 	sd     *statsDelta   // dashboard aggregates (stats.go)
+	fts    []searchDoc   // new tickets' search documents (ftsdefer.go)
+}
+
+// newBatchState starts the shared state of a batch (SQLite) or group
+// (PostgreSQL, pgbatch.go).
+func newBatchState() *batchState {
+	return &batchState{counts: map[countKey]int{}, seqs: map[int]int64{},
+		sd: &statsDelta{open: map[openKey]int64{}, days: map[dayKey]dayDelta{}}}
 }
 
 // merge adds a successful call's counter changes to the batch.
@@ -496,6 +623,7 @@ func (b *batchState) merge(t *q) {
 	t.counts = nil
 	mergeStats(b.sd, t.sd)
 	t.sd = nil
+	b.fts, t.fts = append(b.fts, t.fts...), nil
 }
 
 // flush writes the batch's counters and ticket number counters.
@@ -510,20 +638,63 @@ func (b *batchState) flush(ctx context.Context, t *q) error {
 			return err
 		}
 	}
-	return nil
+	return t.flushSearchDocs(ctx, b)
 }
 
-// execCached runs a statement prepared once per batch.
-func execCached(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, query string) (sql.Result, error) {
-	st, ok := stmts[query]
-	if !ok {
-		var err error
-		if st, err = tx.PrepareContext(ctx, query); err != nil {
-			return nil, err
-		}
-		stmts[query] = st
+// execCached runs a statement without arguments on the SQLite writer.
+func (db *DB) execCached(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, query string) (sql.Result, error) {
+	st, err := db.writerStmt(ctx, tx, stmts, query)
+	if err != nil {
+		return nil, err
 	}
 	return st.ExecContext(ctx)
+}
+
+// maxWriterStmts bounds the statements kept prepared on the SQLite writer.
+const maxWriterStmts = 256
+
+// writerStmt returns query prepared for the SQLite writer's transaction tx,
+// caching it in stmts for the rest of the batch. A statement is prepared
+// in the transaction the first time it is seen, and prepared again on the
+// writer's only connection once the batch is over (prepareWanted), so
+// later batches reuse it: database/sql hands a transaction the statement
+// already prepared on its connection. Only the committer goroutine calls
+// this.
+func (db *DB) writerStmt(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, query string) (*sql.Stmt, error) {
+	if st, ok := stmts[query]; ok {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if ps, ok := db.wstmts[query]; ok {
+		st = tx.StmtContext(ctx, ps)
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, db.rebind(query)); err != nil {
+			return nil, err
+		}
+		if len(db.wstmts)+len(db.wwant) < maxWriterStmts {
+			db.wwant = append(db.wwant, query)
+		}
+	}
+	stmts[query] = st
+	return st, nil
+}
+
+// prepareWanted prepares on the writer's connection the statements first
+// seen in the last batch. The committer calls it between batches, when the
+// connection is free.
+func (db *DB) prepareWanted() {
+	for _, query := range db.wwant {
+		if _, ok := db.wstmts[query]; ok {
+			continue
+		}
+		st, err := db.write.PrepareContext(context.Background(), db.rebind(query))
+		if err != nil {
+			continue // prepared in each transaction, as before
+		}
+		db.wstmts[query] = st
+	}
+	db.wwant = db.wwant[:0]
 }
 
 func safeCall(fn func(desk.Tx) error, tx *q) (err error) {

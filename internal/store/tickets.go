@@ -58,7 +58,7 @@ func (t *q) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 		searchVal = ", " + tsvectorSQL("$24", "$25")
 		args = append(args, strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "))
 	}
-	id, err := t.insert(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
+	id, err := t.insertRowid(ctx, `INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
 		service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
 		cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, tags`+searchCol+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23`+searchVal+`)`, args...)
@@ -92,37 +92,19 @@ func (t *q) InsertNewTicket(ctx context.Context, k *desk.Ticket, created desk.Ev
 }
 
 // insertNewPG does on PostgreSQL in one statement (one round trip) what
-// SQLite does in several: number, ticket with its search vector, history
-// entry and counter.
+// SQLite does in several: number, ticket with its search vector and
+// history entry. Its counters are written by flushCounts just before the
+// commit, like every other counter change: updating them inside this
+// statement locked counter rows mid-transaction, in an order PostgreSQL
+// does not define (the statement's CTEs), which could deadlock with a
+// transaction flushing its counters in the usual order. In a group commit
+// they are summed with the group's other changes and written once.
 func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event, year int) error {
 	seq, err := t.db.yearSequence(ctx, year)
 	if err != nil {
 		return err
 	}
-	err = t.row(ctx, `WITH n AS (SELECT nextval($1::regclass) AS v),
-	tk AS (
-		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
-			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
-			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search, tags)
-		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
-			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, `+tsvectorSQL("$24", "$25")+`, $30
-		FROM n
-		RETURNING id, number, org_id, queue_id, status, service_id, assignee_id),
-	ev AS (
-		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
-		SELECT id, $26, $27, $28, '', $29 FROM tk),
-	ct AS (
-		INSERT INTO ticket_counts (org_id, queue_id, status, shard, n)
-		SELECT org_id, queue_id, status, id % `+fmt.Sprint(counterShards)+`, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n),
-	tg AS (
-		INSERT INTO ticket_tags (tag, ticket_id)
-		SELECT x, tk.id FROM tk, unnest(string_to_array($30, ' ')) AS x),
-	cv AS (
-		INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n)
-		SELECT org_id, COALESCE(queue_id, 0), COALESCE(service_id, 0), COALESCE(assignee_id, 0), status, id % `+fmt.Sprint(counterShards)+`, 1 FROM tk
-		ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n)
-	SELECT id, number FROM tk`,
+	err = t.row(ctx, insertNewPGSQL,
 		seq, fmt.Sprint(year), k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
@@ -131,9 +113,27 @@ func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event,
 	if err != nil {
 		return conflict(err, "ticket number is taken")
 	}
+	t.count(k, 1)
 	t.statInsert(k)
 	return nil
 }
+
+var insertNewPGSQL = `WITH n AS (SELECT nextval($1::regclass) AS v),
+	tk AS (
+		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
+			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
+			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search, tags)
+		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
+			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `, $30
+		FROM n
+		RETURNING id, number),
+	ev AS (
+		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
+		SELECT id, $26, $27, $28, '', $29 FROM tk),
+	tg AS (
+		INSERT INTO ticket_tags (tag, ticket_id)
+		SELECT x, tk.id FROM tk, unnest(string_to_array($30, ' ')) AS x)
+	SELECT id, number FROM tk`
 
 // setTags brings a ticket's ticket_tags rows from the set was to the set
 // now (both normalised and sorted).
@@ -484,7 +484,7 @@ func scanMessage(r interface{ Scan(...any) error }) (desk.Message, error) {
 }
 
 func (t *q) InsertMessage(ctx context.Context, m *desk.Message) error {
-	id, err := t.insert(ctx, `INSERT INTO messages (ticket_id, kind, author_id, author_name, author_email, body, channel, internal, created_at)
+	id, err := t.insertRowid(ctx, `INSERT INTO messages (ticket_id, kind, author_id, author_name, author_email, body, channel, internal, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		m.TicketID, string(m.Kind), nullID(m.AuthorID), m.AuthorName, m.AuthorEmail, m.Body, string(m.Channel), m.Internal, us(m.Created))
 	m.ID = id
@@ -513,7 +513,7 @@ func (t *q) MoveMessages(ctx context.Context, from, to int64) error {
 func (t *q) InsertEvents(ctx context.Context, evs []desk.Event) error {
 	for i := range evs {
 		e := &evs[i]
-		id, err := t.insert(ctx, "INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $2, $3, $4, $5, $6)",
+		id, err := t.insertRowid(ctx, "INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $2, $3, $4, $5, $6)",
 			e.TicketID, nullID(e.ActorID), us(e.At), e.Field, e.Old, e.New)
 		if err != nil {
 			return err
