@@ -23,7 +23,7 @@ node: ## install Node.js and npm if missing (used only to fetch front-end assets
 assets: node ## fetch Bootstrap Italia and htmx from npm into the embedded static tree
 	bash scripts/assets.sh
 
-test: assets ## run vet and every test (PostgreSQL, Chromium and Dovecot tests run when configured, see .ci/run)
+test: assets ## run vet and every test (PostgreSQL, Chromium, Dovecot and OpenLDAP tests run when configured, see .ci/run)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
@@ -46,6 +46,7 @@ fuzz: ## run each fuzz target for FUZZTIME iterations (default 10000x)
 		./internal/guard:FuzzClientIP:1 \
 		./internal/mail/route:FuzzImportCSV:1 \
 		./internal/catalog:FuzzCheckValues:1 \
+		./internal/identity:FuzzParseRules:1 \
 		./internal/mail:FuzzIngest:10 \
 		./internal/mail:FuzzIngestPEC:10 ; do \
 		pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; div=$${rest##*:}; \

@@ -97,11 +97,32 @@ need_node_modules() {
 	fi
 }
 
+# need_slapd — OpenLDAP's server and tools for the LDAP sign-in test
+# (started by scripts/slapd-test.sh). The package must not start or
+# configure a system-wide directory, so its init script is kept from running.
+need_slapd() {
+	if [ -x /usr/sbin/slapd ] && have ldapadd && have openssl; then
+		log "slapd: found"
+		return
+	fi
+	local policy=/usr/sbin/policy-rc.d created=
+	if [ ! -e "$policy" ] && [ "$(id -u)" = "0" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+		created=1
+	fi
+	apt_install slapd ldap-utils openssl
+	[ -n "$created" ] && rm -f "$policy"
+	[ -x /usr/sbin/slapd ] || die "slapd still missing after apt-get install"
+	log "slapd: installed"
+}
+
 main() {
 	need_chromium
 	need_fonts
 	need_node
 	need_node_modules
+	need_slapd
 	log "done"
 }
 

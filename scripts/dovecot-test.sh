@@ -52,27 +52,9 @@ running() {
 	[ -f "$dir/run/master.pid" ] && kill -0 "$(cat "$dir/run/master.pid")" 2>/dev/null
 }
 
-start() {
-	need_root
-	install
-	if running; then
-		log "already running in $dir"
-		return
-	fi
-	if ! id "$mailuser" >/dev/null 2>&1; then
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$mailuser"
-	fi
-	local uid gid
-	uid=$(id -u "$mailuser")
-	gid=$(id -g "$mailuser")
-	rm -rf "$dir"
-	mkdir -p "$dir/run" "$dir/state" "$dir/mail"
-	chown "$uid:$gid" "$dir/mail"
-	printf '%s:{PLAIN}%s:%s:%s::%s/mail/%s\n' "$user" "$password" "$uid" "$gid" "$dir" "$user" >"$dir/passwd"
-	# Read by the auth process, which runs as the dovecot user.
-	chgrp dovecot "$dir/passwd"
-	chmod 640 "$dir/passwd"
-	cat >"$dir/dovecot.conf" <<CONF
+# config prints the server's configuration.
+config() {
+	cat <<CONF
 protocols = imap lmtp
 listen = 127.0.0.1
 base_dir = $dir/run
@@ -131,6 +113,34 @@ service pop3-login {
   }
 }
 CONF
+}
+
+start() {
+	need_root
+	install
+	if running; then
+		if [ "$(config)" = "$(cat "$dir/dovecot.conf" 2>/dev/null)" ]; then
+			log "already running in $dir"
+			return
+		fi
+		log "running with an older configuration: restarting"
+		stop
+		for _ in $(seq 1 50); do running || break; sleep 0.1; done
+	fi
+	if ! id "$mailuser" >/dev/null 2>&1; then
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$mailuser"
+	fi
+	local uid gid
+	uid=$(id -u "$mailuser")
+	gid=$(id -g "$mailuser")
+	rm -rf "$dir"
+	mkdir -p "$dir/run" "$dir/state" "$dir/mail"
+	chown "$uid:$gid" "$dir/mail"
+	printf '%s:{PLAIN}%s:%s:%s::%s/mail/%s\n' "$user" "$password" "$uid" "$gid" "$dir" "$user" >"$dir/passwd"
+	# Read by the auth process, which runs as the dovecot user.
+	chgrp dovecot "$dir/passwd"
+	chmod 640 "$dir/passwd"
+	config >"$dir/dovecot.conf"
 	log "starting Dovecot in $dir (IMAP 127.0.0.1:$imap_port, LMTP 127.0.0.1:$lmtp_port)"
 	# No inherited output: the caller may be reading our stdout to its end.
 	dovecot -c "$dir/dovecot.conf" </dev/null >/dev/null 2>&1

@@ -37,6 +37,7 @@ func commands() []command {
 		{"catalogue", "esporta o importa il catalogo dei servizi / export or import the service catalogue", cmdCatalogue},
 		{"generate", "genera ticket realistici per i benchmark / generate tickets for benchmarks", cmdGenerate},
 		{"load", "misura un server in esecuzione / load-test a running server", cmdLoad},
+		{"privacy", "esporta o cancella i dati di una persona / export or erase a person's data", cmdPrivacy},
 		{"version", "stampa la versione / print the version", cmdVersion},
 	}
 }

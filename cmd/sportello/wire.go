@@ -35,13 +35,17 @@ func wire(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Mount(transparency.Base, tr)
+	ldapSignIn, sso, err := a.Config.Identity()
+	if err != nil {
+		return err
+	}
 	ma, err := mail.NewAdmin(a.Desk, a.Key)
 	if err != nil {
 		return err
 	}
 	w, err := web.New(web.Opts{Desk: a.Desk, DB: a.DB, Assets: assets, Logger: a.Log, Key: a.Key, Dev: a.Config.Dev,
 		SecureCookies: a.Config.SecureCookies(), Proxies: a.Config.Proxies(), Portal: portalInfo(ctx, a), Workflow: a.Workflow,
-		PEC: a.PEC, Mail: ma, Catalogue: a.Workflow})
+		PEC: a.PEC, Mail: ma, Catalogue: a.Workflow, LDAP: ldapSignIn, SSO: sso})
 	if err != nil {
 		return err
 	}

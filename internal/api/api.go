@@ -121,6 +121,9 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tickets/{number}/pec/evidence/{id}", handler: a.pecEvidence},
 		{Method: "GET", Path: "/api/v1/pec/alerts", handler: a.pecAlerts},
 		{Method: "GET", Path: "/api/v1/mailboxes", handler: a.mailboxes},
+		{Method: "GET", Path: "/api/v1/audit", handler: a.auditLog},
+		{Method: "GET", Path: "/api/v1/privacy/people/{person}", handler: a.personalData},
+		{Method: "POST", Path: "/api/v1/privacy/people/{person}/erasure", handler: a.erasePerson},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sportello/sportello/internal/guard"
+	"github.com/sportello/sportello/internal/identity"
 	"github.com/sportello/sportello/internal/store"
 )
 
@@ -54,6 +55,11 @@ type Config struct {
 	// (SPORTELLO_RATE_LIMIT_ANON, default 50). Bursts of twice the rate
 	// pass. Static assets are not counted.
 	RateLimit, RateLimitAnonymous float64
+	// LDAP and OIDC configure external sign-in (env SPORTELLO_LDAP_*,
+	// SPORTELLO_OIDC_*; see identity.go and docs/identity.md).
+	LDAP        identity.LDAPConfig
+	OIDC        identity.OIDCConfig
+	identityErr error
 }
 
 // FromEnv fills unset fields from the environment and defaults.
@@ -80,6 +86,7 @@ func (c *Config) FromEnv() {
 			}
 		}
 	}
+	c.identityFromEnv()
 }
 
 // envFloat returns v when set, else the variable's value, else def; an
@@ -132,7 +139,7 @@ func (c *Config) Validate() error {
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("SPORTELLO_SECRET_KEY must be at least 32 characters (for example: openssl rand -hex 32)")
 	}
-	return nil
+	return c.validateIdentity()
 }
 
 // Proxies returns the trusted reverse proxies (validated by Validate).

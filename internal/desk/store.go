@@ -146,6 +146,30 @@ type Tx interface {
 	// Audit log (append-only).
 	InsertAudit(ctx context.Context, e *AuditEntry) error
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// External identities (LDAP, OpenID Connect) and personal-data
+	// requests (external.go, privacy.go).
+	ExternalIdentity(ctx context.Context, source, subject string) (ExternalIdentity, error)
+	SaveExternalIdentity(ctx context.Context, e *ExternalIdentity) error
+	ExternalIdentities(ctx context.Context, userID int64) ([]ExternalIdentity, error)
+	DeleteExternalIdentities(ctx context.Context, userID int64) (int, error)
+	// MessagesByAuthor lists messages written by the user or sent from the e-mail address.
+	MessagesByAuthor(ctx context.Context, userID int64, email string) ([]Message, error)
+	// PersonalMail lists mail received from or sent to the address, and
+	// mail on the tickets given whose raw bytes carry it.
+	PersonalMail(ctx context.Context, email string, ticketIDs []int64) ([]PersonalMail, error)
+	RedactTicket(ctx context.Context, t RedactedTicket) error
+	RedactMessage(ctx context.Context, m RedactedMessage) error
+	// RedactAttachment empties an attachment and deletes its content when
+	// no other attachment shares it (reported as true).
+	RedactAttachment(ctx context.Context, id int64, marker string) (bool, error)
+	// RedactMail clears the raw bytes and addresses of a mail_in ("in") or
+	// mail_out ("out") row; an unsent outbound message is given up.
+	RedactMail(ctx context.Context, direction string, id int64, marker string) error
+	RedactSupplierContacts(ctx context.Context, needles []string, marker string) (int, error)
+	InsertRedaction(ctx context.Context, r *Redaction, exempt []Exemption) error
+	Redactions(ctx context.Context, userID int64) ([]Redaction, error)
+	Exemptions(ctx context.Context, redactionID int64) ([]Exemption, error)
 }
 
 // Token is an API bearer token. Only its SHA-256 is stored.

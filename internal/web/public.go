@@ -35,6 +35,9 @@ type loginView struct {
 	Email string
 	Next  string
 	Error string
+	// SSO lists OpenID Connect buttons; LDAP asks for a username or e-mail.
+	SSO  []ssoButton
+	LDAP bool
 }
 
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -45,7 +48,7 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	}
 	p := w.newPage(r, c, "login")
 	p.Title = p.T("login.title")
-	w.render(rw, r, http.StatusOK, "login", &loginView{Page: p, Next: next})
+	w.render(rw, r, http.StatusOK, "login", &loginView{Page: p, Next: next, SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 	return nil
 }
 
@@ -77,10 +80,10 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		p := w.newPage(r, c, "login")
 		p.Title = p.T("login.title")
 		mins := int(wait.Minutes()) + 1
-		w.render(rw, r, http.StatusTooManyRequests, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.throttled", mins)})
+		w.render(rw, r, http.StatusTooManyRequests, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.throttled", mins), SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 		return nil
 	}
-	u, err := w.desk.Authenticate(r.Context(), email, r.PostForm.Get("password"))
+	u, err := w.authenticate(r, email, r.PostForm.Get("password"))
 	if err != nil {
 		if desk.ErrorCode(err) != desk.EUnauthorized {
 			return err
@@ -90,17 +93,15 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		p.Title = p.T("login.title")
 		// One message whatever went wrong: it must not tell whether the
 		// account exists.
-		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T("login.failed")})
+		w.render(rw, r, http.StatusUnauthorized, "login", &loginView{Page: p, Email: email, Next: next, Error: p.T(loginFailedKey(err)), SSO: w.ssoButtons(), LDAP: w.ldap != nil})
 		return nil
 	}
 	// A new token at every log-in, so that a token planted before it
 	// (session fixation) is worth nothing afterwards.
-	if err := w.sessions.RenewToken(r.Context()); err != nil {
+	if err := w.startSession(r.Context(), u); err != nil {
 		return err
 	}
 	w.throttle.Succeeded(email)
-	w.sessions.Put(r.Context(), sessUserID, u.ID)
-	w.log.Info("web: log-in", "user", u.ID)
 	redirect(rw, r, w.landing(desk.ActorFor(u), next))
 	return nil
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/guard"
 	"github.com/sportello/sportello/internal/httpstatus"
+	"github.com/sportello/sportello/internal/identity"
 	"github.com/sportello/sportello/internal/store"
 	"github.com/sportello/sportello/internal/web/static"
 )
@@ -80,6 +81,11 @@ type Opts struct {
 	// (default 2 s); LiveMax bounds one stream's life (default 60 s; the
 	// browser reconnects).
 	LivePoll, LiveMax time.Duration
+	// LDAP, when set, checks log-in form passwords against the directory
+	// before local accounts; SSO are the OpenID Connect providers offered
+	// as "Accedi con …" buttons (see sso.go).
+	LDAP *identity.LDAP
+	SSO  []*identity.OIDC
 	// PEC, when set, shows the PEC channel on the ticket page
 	// (certification data, evidence, delivery per recipient, alerts).
 	PEC api.PECService
@@ -130,6 +136,8 @@ type Web struct {
 	livePoll  time.Duration
 	liveMax   time.Duration
 	rome      *time.Location
+	ldap      *identity.LDAP
+	sso       []*identity.OIDC
 	pec       api.PECService
 	mail      MailAdmin
 	catalogue CatalogueAdmin
@@ -160,7 +168,7 @@ func New(o Opts) (*Web, error) {
 	}
 	w := &Web{desk: o.Desk, workflow: o.Workflow, db: o.DB, assets: o.Assets, log: o.Logger, dev: o.Dev, portal: o.Portal,
 		maxUpload: o.MaxUpload, livePoll: o.LivePoll, liveMax: o.LiveMax, done: make(chan struct{}), pec: o.PEC,
-		mail: o.Mail, catalogue: o.Catalogue, throttle: o.Throttle, proxies: o.Proxies}
+		mail: o.Mail, catalogue: o.Catalogue, ldap: o.LDAP, sso: o.SSO, throttle: o.Throttle, proxies: o.Proxies}
 	if w.throttle == nil {
 		w.throttle = guard.NewLoginThrottle()
 	}
@@ -268,6 +276,8 @@ func (w *Web) routes() {
 	h("GET /{$}", public, w.home)
 	h("GET /login", public, w.loginForm)
 	h("POST /login", public, w.login)
+	h("GET /login/sso/{id}", public, w.ssoStart)
+	h("GET /login/sso/{id}/callback", public, w.ssoCallback)
 	h("GET /logout", public, w.logoutForm)
 	h("POST /logout", public, w.logout)
 	h("GET /lingua/{lang}", public, w.setLanguage)

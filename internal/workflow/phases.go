@@ -734,6 +734,16 @@ func (w *work) decide(cur int, d Decision, reason string) error {
 		word = "rejected"
 	}
 	w.event(EventApproval, ap.Phase, word)
+	// Approvals are security-relevant: the audit log answers "who
+	// approved this firewall rule, and when" without opening the ticket.
+	detail := fmt.Sprintf("%s phase %q (%s)", word, w.phases[cur].Name, ap.Phase)
+	if reason != "" {
+		detail += ": " + reason
+	}
+	if err := w.d.AuditTx(w.ctx, w.tx, w.a, desk.AuditEntry{OrgID: w.t.OrgID, Action: "approval." + string(d),
+		Target: "ticket:" + w.t.Number, Detail: detail}); err != nil {
+		return err
+	}
 	if reason != "" && d == Approve {
 		// A rejection's reason goes to the history with the status change.
 		w.event(EventReason, "", reason)
