@@ -228,6 +228,16 @@ var mxMatrix = map[string]mxRoute{
 	}, allowOwn: []string{"colleague", "agent", "approver", "orgadmin", "instadmin", "readonly"}, allowOther: []string{}},
 	"PUT /api/v1/tickets/{number}/fields": {own: onTicket("/fields", map[string]any{"fields": map[string]string{}}),
 		other: onTicket("/fields", map[string]any{"fields": map[string]string{}}), allowOwn: mxStaff, authz: true},
+	"GET /api/v1/audit": {own: fixed("/api/v1/audit", nil), other: fixed("/api/v1/audit?organisation=pref-bo", nil), allowOwn: mxAdmins},
+	"GET /api/v1/privacy/people/{person}": {own: fixed("/api/v1/privacy/people/collega@pref-fe.example.it", nil),
+		other: fixed("/api/v1/privacy/people/agente@pref-bo.example.it", nil), allowOwn: mxAdmins},
+	"POST /api/v1/privacy/people/{person}/erasure": {own: func(e *mxEnv, _ desk.Ticket) mxCase {
+		email := e.user("pref-fe", desk.RoleRequester)
+		return mxCase{path: "/api/v1/privacy/people/" + email + "/erasure", body: map[string]any{"confirm": email}}
+	}, other: func(e *mxEnv, _ desk.Ticket) mxCase {
+		email := e.user("pref-bo", desk.RoleRequester)
+		return mxCase{path: "/api/v1/privacy/people/" + email + "/erasure", body: map[string]any{"confirm": email}}
+	}, allowOwn: mxAdmins},
 	"GET /api/v1/pec/alerts": {own: fixed("/api/v1/pec/alerts", nil), allowOwn: mxStaffRO},
 	"GET /api/v1/mailboxes":  {own: fixed("/api/v1/mailboxes", nil), allowOwn: mxAdmins},
 	"POST /api/v1/tokens": {own: fixed("/api/v1/tokens", map[string]any{"name": "integrazione", "scopes": []string{"read"}, "expires_in_days": 30}),

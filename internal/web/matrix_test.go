@@ -277,7 +277,10 @@ var wmMatrix = map[string]wmRoute{
 	"GET /admin/posta":        wmAdmin("GET", "/admin/posta"),
 	"GET /admin/registro":     wmAdmin("GET", "/admin/registro"),
 	"GET /admin/registro.csv": wmAdmin("GET", "/admin/registro.csv"),
-	"/":                       {build: wmGet("/nessuna-pagina"), notFound: true},
+	// No identity provider is configured here: no such provider for anyone.
+	"GET /login/sso/{id}":          {build: wmGet("/login/sso/nessuno"), notFound: true},
+	"GET /login/sso/{id}/callback": {build: wmGet("/login/sso/nessuno/callback?state=x&code=y"), notFound: true},
+	"/":                            {build: wmGet("/nessuna-pagina"), notFound: true},
 }
 
 // wmOther posts to a ticket action naming a second ticket of the target's
