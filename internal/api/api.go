@@ -120,10 +120,10 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tickets/{number}/pec", handler: a.ticketPEC},
 		{Method: "GET", Path: "/api/v1/tickets/{number}/pec/evidence/{id}", handler: a.pecEvidence},
 		{Method: "GET", Path: "/api/v1/pec/alerts", handler: a.pecAlerts},
-		{Method: "GET", Path: "/api/v1/mailboxes", handler: a.mailboxes},
-		{Method: "GET", Path: "/api/v1/audit", handler: a.auditLog},
-		{Method: "GET", Path: "/api/v1/privacy/people/{person}", handler: a.personalData},
-		{Method: "POST", Path: "/api/v1/privacy/people/{person}/erasure", handler: a.erasePerson},
+		{Method: "GET", Path: "/api/v1/mailboxes", Scope: desk.ScopeAdmin, handler: a.mailboxes},
+		{Method: "GET", Path: "/api/v1/audit", Scope: desk.ScopeAdmin, handler: a.auditLog},
+		{Method: "GET", Path: "/api/v1/privacy/people/{person}", Scope: desk.ScopeAdmin, handler: a.personalData},
+		{Method: "POST", Path: "/api/v1/privacy/people/{person}/erasure", Scope: desk.ScopeAdmin, handler: a.erasePerson},
 	}
 }
 

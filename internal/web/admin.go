@@ -460,6 +460,10 @@ func (w *Web) adminServicesImport(rw http.ResponseWriter, r *http.Request, c *re
 	if w.catalogue == nil {
 		return desk.Errorf(desk.ENotFound, "no catalogue")
 	}
+	// Refuse before reading an upload that only administrators may send.
+	if ids := desk.AdminOrgIDs(c.Actor); ids != nil && len(ids) == 0 {
+		return desk.Errorf(desk.EForbidden, "only administrators can import a catalogue")
+	}
 	r.Body = http.MaxBytesReader(rw, r.Body, catalog.MaxFileSize+1<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		return fmt.Errorf("%w", desk.Errorf(desk.EInvalid, "bad form: %v", err))

@@ -245,7 +245,7 @@ var wmMatrix = map[string]wmRoute{
 	"POST /admin/code/{id}": wmAdmin("POST", "/admin/code/1"),
 	"GET /admin/servizi":    wmAdmin("GET", "/admin/servizi"),
 	// The upload is read before the caller is checked: others get 400 (no data either way).
-	"POST /admin/servizi/importa":      {build: wmPost("/admin/servizi/importa", url.Values{}), allow: []string{"orgadmin", "instadmin"}, authz: true, denyCodes: []int{400}},
+	"POST /admin/servizi/importa":      {build: wmPost("/admin/servizi/importa", url.Values{}), allow: []string{"orgadmin", "instadmin"}, authz: true},
 	"POST /admin/servizi/{code}/stato": {build: wmPost("/admin/servizi/firma-digitale/stato", url.Values{"ente": {"pref-fe"}}), allow: []string{"orgadmin", "instadmin"}, authz: true},
 	"GET /admin/servizi/{code}":        wmAdmin("GET", "/admin/servizi/firma-digitale?ente=pref-fe"),
 	"POST /admin/servizi/{code}":       wmAdmin("POST", "/admin/servizi/firma-digitale"),
