@@ -93,6 +93,33 @@ func TestScopedListPlans(t *testing.T) {
 			}
 		})
 	}
+	// branchIndexes maps each union branch to the indexes it searches and
+	// whether it sorts.
+	branchIndexes := func(t *testing.T, q desk.TicketQuery) map[string]string {
+		out := map[string]string{}
+		p := plan(t, db, q)
+		for _, r := range p {
+			if !strings.HasPrefix(r.detail, "CO-ROUTINE b") {
+				continue
+			}
+			for _, k := range children(p, r.id) {
+				out[strings.TrimPrefix(r.detail, "CO-ROUTINE ")] += k.detail + "; "
+			}
+		}
+		return out
+	}
+	t.Run("organisation and own, by last update", func(t *testing.T) {
+		b := branchIndexes(t, desk.TicketQuery{Scope: desk.Scope{OrgIDs: []int64{2}, RequesterID: 9}, Statuses: open, Order: desk.OrderUpdated, Limit: 51})
+		if len(b) != 2 || !strings.Contains(b["b0"], "tickets_org_updated") || strings.Contains(b["b0"], "TEMP B-TREE") {
+			t.Errorf("by last update: %q", b)
+		}
+	})
+	t.Run("own requests branch keeps its index", func(t *testing.T) {
+		b := branchIndexes(t, desk.TicketQuery{Scope: desk.Scope{OrgIDs: []int64{2}, RequesterID: 9}, AssigneeID: 4, Statuses: open, Limit: 51})
+		if len(b) != 2 || !strings.Contains(b["b1"], "tickets_requester") {
+			t.Errorf("assigned to me: %q", b)
+		}
+	})
 	t.Run("one organisation", func(t *testing.T) {
 		p := plan(t, db, desk.TicketQuery{Scope: desk.Scope{OrgIDs: []int64{2}}, Limit: 51})
 		walk := false
