@@ -223,7 +223,14 @@ func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any
 	approver := desk.ActorFor(approverUser)
 	channels := []desk.Channel{desk.ChannelEmail, desk.ChannelEmail, desk.ChannelPhone, desk.ChannelPhone, desk.ChannelWeb, desk.ChannelInPerson, desk.ChannelPEC, desk.ChannelAPI}
 	start := time.Now()
+	// The requests arrive over the last four weeks and are worked over the
+	// following hours, so that the dashboard shows a trend and real
+	// response and resolution times. The clock never passes the real time.
+	clk := &demoClock{cur: start.Add(-demoSpan)}
+	d.SetClock(clk.now)
+	defer d.SetClock(time.Now)
 	for i := 0; i < n; i++ {
+		clk.set(start.Add(-demoSpan + time.Duration(i)*demoSpan/time.Duration(n)))
 		req := demoRequests[r.IntN(len(demoRequests))]
 		in := desk.NewTicket{Subject: req.subject, Description: req.body, Service: req.service,
 			Channel: channels[r.IntN(len(channels))], Priority: desk.Priorities[r.IntN(3)], Fields: demoFields[req.subject]}
@@ -239,7 +246,7 @@ func demoTickets(ctx context.Context, a *app.App, n int, say func(string, ...any
 		if err != nil {
 			return fmt.Errorf("demo ticket %d: %w", i, err)
 		}
-		if err := demoProgress(ctx, a, staff, approver, t, r); err != nil {
+		if err := demoProgress(ctx, a, staff, approver, t, r, clk); err != nil {
 			return fmt.Errorf("demo ticket %s: %w", t.Number, err)
 		}
 		if (i+1)%50 == 0 || i+1 == n {
@@ -278,12 +285,16 @@ func userByEmail(ctx context.Context, a *app.App, email string) (desk.User, erro
 // demoProgress moves a ticket along a realistic path, through the
 // workflow where the service has phases (approval by the IT manager,
 // supplier calls), as people would in the UI.
-func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t desk.Ticket, r *rand.Rand) error {
+func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t desk.Ticket, r *rand.Rand, clk *demoClock) error {
 	d, wf := a.Desk, a.Workflow
 	stage := r.IntN(10)
 	if stage == 0 {
 		return nil // stays new
 	}
+	// Taken in charge within minutes to a few hours; later steps follow
+	// over the next hours.
+	clk.advance(time.Duration(5+r.IntN(180)) * time.Minute)
+	step := func() { clk.advance(time.Duration(30+r.IntN(600)) * time.Minute) }
 	if _, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[0]}); err != nil {
 		return err
 	}
@@ -321,6 +332,7 @@ func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t
 		}
 		return err
 	case stage >= 5:
+		step()
 		if _, err := d.AddMessage(ctx, staff, t.Number, desk.NewMessage{Body: demoReplies[2]}); err != nil {
 			return err
 		}
@@ -329,6 +341,7 @@ func demoProgress(ctx context.Context, a *app.App, staff, approver desk.Actor, t
 			return err
 		}
 		if stage >= 7 {
+			step()
 			_, err := d.Transition(ctx, staff, t.Number, desk.TransitionInput{To: desk.StatusClosed})
 			return err
 		}
@@ -366,3 +379,21 @@ func demoPrefectureTickets(ctx context.Context, a *app.App, say func(string, ...
 	}
 	return a.DB.Update(ctx, func(tx desk.Tx) error { return tx.SetSetting(ctx, "demo_prefectures", "1") })
 }
+
+// demoSpan is how far back the demo's requests go.
+const demoSpan = 28 * 24 * time.Hour
+
+// demoClock is the desk's clock while the demo registers its tickets: it
+// stands still between steps and never passes the real time.
+type demoClock struct{ cur time.Time }
+
+func (c *demoClock) now() time.Time { return c.cur }
+
+func (c *demoClock) set(t time.Time) {
+	if now := time.Now(); t.After(now) {
+		t = now
+	}
+	c.cur = t
+}
+
+func (c *demoClock) advance(d time.Duration) { c.set(c.cur.Add(d)) }

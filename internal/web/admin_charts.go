@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sportello/sportello/internal/desk"
 )
@@ -64,7 +65,19 @@ func barChart(id, title, desc string, labels []string, values []int64, texts []s
 	fmt.Fprintf(&b, `<svg class="sp-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" focusable="false">`, width, h, id, id)
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, html.EscapeString(title), id, html.EscapeString(desc))
 	b.WriteString(patternDefs(id))
-	barMax := float64(width - labelW - 110)
+	// Leave room after the longest bar for its value (about 9 px a
+	// character at this size), so that no value text is cut off.
+	room := 60
+	for i, v := range values {
+		text := strconv.FormatInt(v, 10)
+		if texts != nil {
+			text = texts[i]
+		}
+		if n := 9*utf8.RuneCountInString(text) + 12; n > room {
+			room = n
+		}
+	}
+	barMax := float64(width - labelW - room)
 	for i, l := range labels {
 		y := pad + i*rowH
 		w := 0.0
