@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sportello/sportello/internal/csvsafe"
 	"github.com/sportello/sportello/internal/desk"
 )
 
@@ -177,10 +178,7 @@ func WriteAuditCSV(w interface{ Write([]byte) (int, error) }, entries []desk.Aud
 	for _, e := range entries {
 		row := []string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), codes[e.OrgID], strconv.FormatInt(e.ActorID, 10),
 			e.Actor, e.Action, e.Target, e.Detail, e.Remote}
-		for i := range row {
-			row[i] = NeutraliseCell(row[i])
-		}
-		if err := cw.Write(row); err != nil {
+		if err := cw.Write(csvsafe.Row(row)); err != nil {
 			return err
 		}
 	}
@@ -189,12 +187,4 @@ func WriteAuditCSV(w interface{ Write([]byte) (int, error) }, entries []desk.Aud
 		return err
 	}
 	return bw.Flush()
-}
-
-// NeutraliseCell defuses spreadsheet formula injection in a CSV cell.
-func NeutraliseCell(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return "'" + cell
-	}
-	return cell
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sportello/sportello/internal/csvsafe"
 )
 
 // Field describes one published field of a service: its file-format key,
@@ -143,10 +145,7 @@ func CSV(w io.Writer, cat *Catalogue) error {
 		for _, c := range crit {
 			row = append(row, string(s.SmartWorking[c.Letter]))
 		}
-		for i := range row {
-			row[i] = neutralise(row[i])
-		}
-		if err := cw.Write(row); err != nil {
+		if err := cw.Write(csvsafe.Row(row)); err != nil {
 			return err
 		}
 	}
@@ -155,14 +154,6 @@ func CSV(w io.Writer, cat *Catalogue) error {
 		return err
 	}
 	return bw.Flush()
-}
-
-// neutralise defuses spreadsheet formula injection.
-func neutralise(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return "'" + cell
-	}
-	return cell
 }
 
 // ---------------------------------------------------------------------------

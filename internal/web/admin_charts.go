@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sportello/sportello/internal/csvsafe"
 	"github.com/sportello/sportello/internal/desk"
 )
 
@@ -247,16 +248,7 @@ func writeCSV(rw http.ResponseWriter, name string, rows [][]string) {
 	rw.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	cw := csv.NewWriter(rw)
 	for _, r := range rows {
-		safe := make([]string, len(r))
-		for i, v := range r {
-			if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-				if _, err := strconv.ParseFloat(v, 64); err != nil {
-					v = "'" + v
-				}
-			}
-			safe[i] = v
-		}
-		_ = cw.Write(safe)
+		_ = cw.Write(csvsafe.Row(append([]string(nil), r...)))
 	}
 	cw.Flush()
 }
