@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"slices"
 	"sort"
 )
 
@@ -56,11 +57,14 @@ type QueueCount struct {
 	ByStatus map[Status]int64
 }
 
-// Queues lists the queues of the actor's organisation with maintained counts.
+// Queues lists the queues of the actor's organisation with maintained
+// counts: all of them to those who work the organisation, otherwise only
+// the queues their memberships name (a count is information too).
 func (d *Desk) Queues(ctx context.Context, a Actor) ([]QueueCount, error) {
 	if !a.IsStaff() {
 		return nil, Errorf(EForbidden, "only staff can see queues")
 	}
+	ws := workScope(a)
 	var out []QueueCount
 	err := d.store.View(ctx, func(tx Tx) error {
 		org, err := d.orgFor(ctx, tx, a, "")
@@ -82,7 +86,11 @@ func (d *Desk) Queues(ctx context.Context, a Actor) ([]QueueCount, error) {
 			}
 			byQueue[c.QueueID][c.Status] += c.N
 		}
+		wholeOrg := ws.All() || slices.Contains(ws.OrgIDs, org.ID)
 		for _, q := range qs {
+			if !wholeOrg && !slices.Contains(ws.QueueIDs, q.ID) {
+				continue
+			}
 			qc := QueueCount{Queue: q, ByStatus: byQueue[q.ID]}
 			if qc.ByStatus == nil {
 				qc.ByStatus = map[Status]int64{}

@@ -195,6 +195,29 @@ func RunTenancy(t *testing.T, open func(testing.TB) *store.DB) {
 		}
 	})
 
+	t.Run("QueueCountsFollowScope", func(t *testing.T) {
+		// A count is information too: an agent limited to one queue sees
+		// that queue's counts only, one who works the organisation all.
+		codes := func(name string) []string {
+			qs, err := d.Queues(ctx, tn.Actor(t, name))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			var out []string
+			for _, q := range qs {
+				out = append(out, q.Code)
+			}
+			sort.Strings(out)
+			return out
+		}
+		if got := codes("queueAgent"); !slices.Equal(got, []string{"protocollo"}) {
+			t.Errorf("queue agent sees queues %v, want only protocollo", got)
+		}
+		if got := codes("agentFE"); !slices.Contains(got, "protocollo") || !slices.Contains(got, desk.DefaultTriage) {
+			t.Errorf("agent of the organisation sees queues %v, want all of pref-fe's", got)
+		}
+	})
+
 	t.Run("WideScopesPageAndFilter", func(t *testing.T) {
 		// Scopes of several branches (organisations, queue and own
 		// requests) page newest first without repeats, with filters;
