@@ -3,14 +3,12 @@ package mail_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -32,12 +30,7 @@ import (
 // Start the server as for TestDovecot (scripts/dovecot-test.sh env). It is
 // skipped without SPORTELLO_TEST_DOVECOT=1, except in CI.
 func TestDovecotPEC(t *testing.T) {
-	if os.Getenv("SPORTELLO_TEST_DOVECOT") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`SPORTELLO_TEST_DOVECOT is not set: CI must run eval "$(scripts/dovecot-test.sh env)" first`)
-		}
-		t.Skip(`SPORTELLO_TEST_DOVECOT not set: run eval "$(scripts/dovecot-test.sh env)" (as root) to test against Dovecot`)
-	}
+	requireDovecot(t)
 	imapAddr, lmtpAddr := os.Getenv("SPORTELLO_TEST_DOVECOT_IMAP"), os.Getenv("SPORTELLO_TEST_DOVECOT_LMTP")
 	user, pass := os.Getenv("SPORTELLO_TEST_DOVECOT_USER"), os.Getenv("SPORTELLO_TEST_DOVECOT_PASSWORD")
 	local, domain, _ := strings.Cut(user, "@")
@@ -51,31 +44,7 @@ func TestDovecotPEC(t *testing.T) {
 			rcpt := local + "+" + folder + "@" + domain
 			deliver := func(raw []byte) {
 				t.Helper()
-				conn, err := net.DialTimeout("tcp", lmtpAddr, 5*time.Second)
-				if err != nil {
-					t.Fatalf("Dovecot LMTP at %q: %v", lmtpAddr, err)
-				}
-				c := smtp.NewClientLMTP(conn)
-				defer c.Close()
-				if err := c.Hello("localhost"); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.Mail(pectest.ProviderAddress, nil); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.Rcpt(rcpt, nil); err != nil {
-					t.Fatalf("LMTP RCPT %s: %v", rcpt, err)
-				}
-				w, err := c.Data()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := w.Write(raw); err != nil {
-					t.Fatal(err)
-				}
-				if err := w.Close(); err != nil {
-					t.Fatalf("LMTP delivery: %v", err)
-				}
+				lmtpDeliverFrom(t, lmtpAddr, pectest.ProviderAddress, rcpt, raw)
 			}
 			e := &env{t: t, ctx: context.Background(), db: storetest.Engines[engine](t)}
 			e.desk = storetest.NewDesk(t, e.db, nil)

@@ -87,12 +87,7 @@ func (f *dovecotFolder) seen(t *testing.T) (seen, unseen []uint32) {
 //	eval "$(scripts/dovecot-test.sh env)"
 //	go test ./internal/mail -run TestDovecotScenarios
 func TestDovecotScenarios(t *testing.T) {
-	if os.Getenv("SPORTELLO_TEST_DOVECOT") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`SPORTELLO_TEST_DOVECOT is not set: CI must run eval "$(scripts/dovecot-test.sh env)" first`)
-		}
-		t.Skip(`SPORTELLO_TEST_DOVECOT not set: run eval "$(scripts/dovecot-test.sh env)" (as root) to test against Dovecot`)
-	}
+	requireDovecot(t)
 	scenarios := []struct {
 		name string
 		fn   func(*testing.T, *env)

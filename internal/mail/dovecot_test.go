@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/mail/mailbox"
@@ -32,12 +30,7 @@ import (
 // It is skipped without SPORTELLO_TEST_DOVECOT=1, except in CI, where a
 // missing or unreachable Dovecot fails it.
 func TestDovecot(t *testing.T) {
-	if os.Getenv("SPORTELLO_TEST_DOVECOT") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`SPORTELLO_TEST_DOVECOT is not set: CI must run eval "$(scripts/dovecot-test.sh env)" first`)
-		}
-		t.Skip(`SPORTELLO_TEST_DOVECOT not set: run eval "$(scripts/dovecot-test.sh env)" (as root) to test against Dovecot`)
-	}
+	requireDovecot(t)
 	imapAddr, lmtpAddr := os.Getenv("SPORTELLO_TEST_DOVECOT_IMAP"), os.Getenv("SPORTELLO_TEST_DOVECOT_LMTP")
 	user, pass := os.Getenv("SPORTELLO_TEST_DOVECOT_USER"), os.Getenv("SPORTELLO_TEST_DOVECOT_PASSWORD")
 	for _, a := range []string{imapAddr, lmtpAddr} {
@@ -53,31 +46,7 @@ func TestDovecot(t *testing.T) {
 	rcpt := local + "+" + folder + "@" + domain
 	deliver := func(raw []byte) {
 		t.Helper()
-		conn, err := net.DialTimeout("tcp", lmtpAddr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := smtp.NewClientLMTP(conn)
-		defer c.Close()
-		if err := c.Hello("localhost"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Mail("sender@example.org", nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Rcpt(rcpt, nil); err != nil {
-			t.Fatalf("LMTP RCPT %s: %v", rcpt, err)
-		}
-		w, err := c.Data()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(raw); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("LMTP delivery: %v", err)
-		}
+		lmtpDeliver(t, lmtpAddr, rcpt, raw)
 	}
 	// The folder must exist before the desk reads it: deliver first.
 	first := mailtest.Message("Mario Rossi <"+requester+">", mail.NationalDeskAddress, "BDNA - errore di accesso (Dovecot)", "Non riesco ad accedere.")

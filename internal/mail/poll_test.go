@@ -3,7 +3,6 @@ package mail_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-smtp"
 
 	"github.com/sportello/sportello/internal/mail"
 	"github.com/sportello/sportello/internal/mail/intake"
@@ -77,12 +75,7 @@ func TestIdleRefusedPolls(t *testing.T) {
 //	eval "$(scripts/dovecot-test.sh env)"
 //	go test ./internal/mail -run TestDovecotPollingAndMove
 func TestDovecotPollingAndMove(t *testing.T) {
-	if os.Getenv("SPORTELLO_TEST_DOVECOT") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`SPORTELLO_TEST_DOVECOT is not set: CI must run eval "$(scripts/dovecot-test.sh env)" first`)
-		}
-		t.Skip(`SPORTELLO_TEST_DOVECOT not set: run eval "$(scripts/dovecot-test.sh env)" (as root) to test against Dovecot`)
-	}
+	requireDovecot(t)
 	user, pass := os.Getenv("SPORTELLO_TEST_DOVECOT_USER"), os.Getenv("SPORTELLO_TEST_DOVECOT_PASSWORD")
 	lmtpAddr := os.Getenv("SPORTELLO_TEST_DOVECOT_LMTP")
 	servers := []struct{ name, addr string }{
@@ -187,34 +180,4 @@ func dovecotCount(t *testing.T, addr, user, pass, folder string, seen bool) int 
 		t.Fatal(err)
 	}
 	return len(data.AllUIDs())
-}
-
-// lmtpDeliver delivers a message through Dovecot's LMTP.
-func lmtpDeliver(t *testing.T, addr, rcpt string, raw []byte) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := smtp.NewClientLMTP(conn)
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Mail("sender@example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt(rcpt, nil); err != nil {
-		t.Fatalf("LMTP RCPT %s: %v", rcpt, err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("LMTP delivery: %v", err)
-	}
 }
