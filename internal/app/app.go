@@ -254,6 +254,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	jobCtx, stopJobs := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.DB.WarmUp(jobCtx); err != nil && jobCtx.Err() == nil {
+			a.Log.Warn("opening database connections ahead of requests failed; they will be opened on demand", "err", err)
+		}
+	}()
 	for _, j := range a.Jobs {
 		wg.Add(1)
 		go func(j Job) {
@@ -345,11 +352,14 @@ func newMetrics(db *store.DB) *Metrics {
 	}, []string{"job"})
 	m.reg.MustRegister(m.requests, m.created, m.jobRestarts)
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "sportello_db_commit_batches_total", Help: "Write transactions committed (SQLite group commit).",
+		Name: "sportello_db_commit_batches_total", Help: "Group-commit transactions (SQLite: every write; PostgreSQL: new tickets).",
 	}, func() float64 { b, _ := db.BatchStats(); return float64(b) }))
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "sportello_db_batched_writes_total", Help: "Write calls carried by those transactions.",
 	}, func() float64 { _, c := db.BatchStats(); return float64(c) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sportello_db_group_retries_total", Help: "PostgreSQL groups rolled back by one failing call and run again call by call.",
+	}, func() float64 { return float64(db.GroupRetries()) }))
 	return m
 }
 

@@ -55,6 +55,11 @@ type Config struct {
 	// (SPORTELLO_RATE_LIMIT_ANON, default 50). Bursts of twice the rate
 	// pass. Static assets are not counted.
 	RateLimit, RateLimitAnonymous float64
+	// DBMaxConns bounds the PostgreSQL connections of this process (env
+	// SPORTELLO_DB_MAX_CONNS; default four per CPU, at least 8). More
+	// connections than the database's cores can serve make every
+	// statement slower: measured in docs/performance.md.
+	DBMaxConns int
 	// LDAP and OIDC configure external sign-in (env SPORTELLO_LDAP_*,
 	// SPORTELLO_OIDC_*; see identity.go and docs/identity.md).
 	LDAP        identity.LDAPConfig
@@ -76,6 +81,15 @@ func (c *Config) FromEnv() {
 	setDefault(&c.TrustedProxies, os.Getenv("SPORTELLO_TRUSTED_PROXIES"), "")
 	c.RateLimit = envFloat(c.RateLimit, "SPORTELLO_RATE_LIMIT", 3000)
 	c.RateLimitAnonymous = envFloat(c.RateLimitAnonymous, "SPORTELLO_RATE_LIMIT_ANON", 50)
+	if c.DBMaxConns == 0 {
+		if v := os.Getenv("SPORTELLO_DB_MAX_CONNS"); v != "" {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				c.DBMaxConns = n
+			} else {
+				c.DBMaxConns = -1 // reported by Validate
+			}
+		}
+	}
 	if c.AutoCloseAfter == 0 {
 		c.AutoCloseAfter = 10 * 24 * time.Hour
 		if v := os.Getenv("SPORTELLO_AUTOCLOSE"); v != "" {
@@ -133,6 +147,9 @@ func (c *Config) Validate() error {
 	if c.RateLimit < 0 || c.RateLimitAnonymous < 0 {
 		return errors.New("SPORTELLO_RATE_LIMIT and SPORTELLO_RATE_LIMIT_ANON must be numbers of requests per second (0: no limit)")
 	}
+	if c.DBMaxConns < 0 {
+		return errors.New("SPORTELLO_DB_MAX_CONNS must be a positive number of connections (for example 16)")
+	}
 	if _, err := guard.ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("SPORTELLO_TRUSTED_PROXIES: %w", err)
 	}
@@ -156,7 +173,7 @@ func (c *Config) SecureCookies() bool {
 
 // StoreConfig returns the database configuration.
 func (c *Config) StoreConfig() store.Config {
-	return store.Config{URL: c.DatabaseURL, DataDir: c.DataDir}
+	return store.Config{URL: c.DatabaseURL, DataDir: c.DataDir, MaxConns: c.DBMaxConns}
 }
 
 // Level returns the slog level.

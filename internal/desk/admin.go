@@ -220,12 +220,7 @@ func (d *Desk) AdminUpdateUser(ctx context.Context, a Actor, userID int64, c Use
 	})
 	if err == nil && c.Active != nil && !*c.Active {
 		// Tokens of a deactivated user stop working at once on this replica.
-		d.tokens.Range(func(k, v any) bool {
-			if ct, ok := v.(cachedToken); ok && ct.actor.UserID == userID {
-				d.tokens.Delete(k)
-			}
-			return true
-		})
+		d.dropTokens(func(_ string, c cachedToken) bool { return c.actor.UserID == userID })
 	}
 	return u, err
 }

@@ -8,8 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Limits of user input, enforced in the domain so that every channel gets them.
@@ -58,6 +61,10 @@ type Desk struct {
 
 	// tokens caches resolved API tokens by hash (see tokenCacheTTL).
 	tokens sync.Map
+	// tokenLookups shares one token lookup among concurrent requests;
+	// tokenGen counts changes that drop cached tokens (dropTokens).
+	tokenLookups singleflight.Group
+	tokenGen     atomic.Uint64
 
 	// Hooks set once at wiring time, before serving (see SetHooks).
 	guard       TransitionGuard

@@ -312,6 +312,31 @@ func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 		}
 		d.tokens.Delete(hash)
 	}
+	// Concurrent requests with the same token share one lookup: on a cold
+	// cache (start-up, or every tokenCacheTTL) a busy client's requests
+	// would otherwise each read the token, its user and memberships.
+	gen := d.tokenGen.Load()
+	v, err, _ := d.tokenLookups.Do(hash, func() (any, error) {
+		return d.lookupToken(context.WithoutCancel(ctx), hash, now)
+	})
+	if err != nil {
+		if c := ErrorCode(err); c == ENotFound || c == EUnauthorized {
+			return Actor{}, bad
+		}
+		return Actor{}, err
+	}
+	c := v.(cachedToken)
+	// A token revoked, or access changed, while it was being read is not
+	// cached: the next request reads it again.
+	if d.tokenGen.Load() == gen {
+		d.tokens.Store(hash, c)
+	}
+	return c.actor, nil
+}
+
+// lookupToken reads a token and the actor it stands for.
+func (d *Desk) lookupToken(ctx context.Context, hash string, now time.Time) (cachedToken, error) {
+	bad := Errorf(EUnauthorized, "missing, invalid, expired or revoked token")
 	var u User
 	var a Actor
 	var expires time.Time
@@ -337,25 +362,40 @@ func (d *Desk) TokenActor(ctx context.Context, tok string) (Actor, error) {
 		return nil
 	})
 	if err != nil {
-		if c := ErrorCode(err); c == ENotFound || c == EUnauthorized {
-			return Actor{}, bad
-		}
-		return Actor{}, err
+		return cachedToken{}, err
 	}
 	if !u.Active {
-		return Actor{}, bad
+		return cachedToken{}, bad
 	}
 	c := cachedToken{actor: a, expires: now.Add(tokenCacheTTL)}
 	if !expires.IsZero() && expires.Before(c.expires) {
 		c.expires = expires
 	}
-	d.tokens.Store(hash, c)
-	return a, nil
+	return c, nil
+}
+
+// dropTokens forgets the cached tokens for which drop returns true (all of
+// them when drop is nil), and keeps lookups under way from caching what
+// they read before the change.
+func (d *Desk) dropTokens(drop func(hash string, c cachedToken) bool) {
+	d.tokenGen.Add(1)
+	if drop == nil {
+		d.tokens.Clear()
+		return
+	}
+	d.tokens.Range(func(k, v any) bool {
+		if c, ok := v.(cachedToken); ok && drop(k.(string), c) {
+			d.tokens.Delete(k)
+		}
+		return true
+	})
 }
 
 // RevokeToken revokes a token by its clear value.
 func (d *Desk) RevokeToken(ctx context.Context, tok string) error {
-	d.tokens.Delete(HashToken(tok))
+	h := HashToken(tok)
+	defer d.dropTokens(func(hash string, _ cachedToken) bool { return hash == h })
+	d.dropTokens(func(hash string, _ cachedToken) bool { return hash == h })
 	return d.store.Update(ctx, func(tx Tx) error {
 		t, err := tx.TokenByHash(ctx, HashToken(tok))
 		if err != nil {

@@ -388,7 +388,8 @@ func (d *Desk) ErasePerson(ctx context.Context, a Actor, who string) (ErasureRep
 				if err := tx.RevokeToken(ctx, tk.ID, now); err != nil {
 					return err
 				}
-				d.tokens.Delete(tk.Hash)
+				hash := tk.Hash
+				d.dropTokens(func(h string, _ cachedToken) bool { return h == hash })
 				rep.Tokens++
 			}
 		}

@@ -238,7 +238,7 @@ func (d *Desk) AddMembership(ctx context.Context, a Actor, email string, in NewM
 			Detail: membershipDetail(m)})
 	})
 	if err == nil {
-		d.tokens.Clear() // cached token actors carry the old access
+		d.dropTokens(nil) // cached token actors carry the old access
 	}
 	return m, err
 }
@@ -268,7 +268,7 @@ func (d *Desk) RemoveMembership(ctx context.Context, a Actor, email string, id i
 			Detail: membershipDetail(ms[i])})
 	})
 	if err == nil {
-		d.tokens.Clear()
+		d.dropTokens(nil)
 	}
 	return err
 }

@@ -52,6 +52,12 @@ func (d *Desk) RevokeMyToken(ctx context.Context, a Actor, id int64) error {
 	if a.System || a.UserID == 0 {
 		return Errorf(EForbidden, "only people have tokens")
 	}
+	var revoked string // hash of the token revoked, dropped from the cache once committed
+	defer func() {
+		if revoked != "" {
+			d.dropTokens(func(h string, _ cachedToken) bool { return h == revoked })
+		}
+	}()
 	return d.store.Update(ctx, func(tx Tx) error {
 		ts, err := tx.Tokens(ctx, a.UserID)
 		if err != nil {
@@ -68,7 +74,7 @@ func (d *Desk) RevokeMyToken(ctx context.Context, a Actor, id int64) error {
 		if err := tx.RevokeToken(ctx, t.ID, d.Now()); err != nil {
 			return err
 		}
-		d.tokens.Delete(t.Hash)
+		revoked = t.Hash
 		return d.AuditTx(ctx, tx, a, AuditEntry{Action: AuditTokenRevoke, Target: fmt.Sprintf("token:%d", t.ID), Detail: fmt.Sprintf("%q", t.Name)})
 	})
 }

@@ -21,9 +21,8 @@ func (t *q) SetTicketFields(ctx context.Context, ticketID int64, fs []desk.Field
 	if err != nil {
 		return fmt.Errorf("encode ticket fields: %w", err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO ticket_fields (ticket_id, data) VALUES ($1, $2)
+	return t.execLater(ctx, `INSERT INTO ticket_fields (ticket_id, data) VALUES ($1, $2)
 		ON CONFLICT (ticket_id) DO UPDATE SET data = excluded.data`, ticketID, string(b))
-	return err
 }
 
 func (t *q) TicketFields(ctx context.Context, ticketID int64) ([]desk.FieldValue, error) {

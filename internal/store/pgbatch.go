@@ -6,7 +6,8 @@ package store
 // changes are summed and written once at the end, and the group commits
 // once: per ticket that saves the BEGIN and COMMIT round trips, the commit's
 // WAL flush and the counter statements, which on a small machine cost more
-// than the ticket's own insert.
+// than the ticket's own insert. The statements whose results are not read
+// are sent together, in one round trip (pgpipe.go).
 //
 // No savepoints: they would cost two more round trips per call. Calls are
 // short and are expected to succeed (the desk validates before writing); if
@@ -20,7 +21,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sportello/sportello/internal/desk"
@@ -105,17 +105,18 @@ func (db *DB) runPGBatch(batch []*writeReq) {
 	}
 	queriers, err := db.tryPGBatch(live)
 	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.Is(err, errCommitUnknown) && !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxCommitRollback) {
-			// The connection failed during COMMIT: the group may have
-			// committed, so running the calls again could do them twice.
-			// (A server's error, or COMMIT answered by ROLLBACK, means
-			// nothing was kept.)
+		if errors.Is(err, errCommitUnknown) {
+			// The connection failed while the batch with COMMIT was
+			// sent or answered: the group may have committed, so
+			// running the calls again could do them twice.
 			for _, r := range live {
 				r.done <- err
 			}
 			return
 		}
+		db.stats.mu.Lock()
+		db.stats.GroupRetries++
+		db.stats.mu.Unlock()
 		db.runAlone(live)
 		return
 	}
@@ -127,32 +128,39 @@ func (db *DB) runPGBatch(batch []*writeReq) {
 
 var errCommitUnknown = errors.New("commit")
 
-// tryPGBatch runs the calls in one transaction and commits it. Any error
-// means nothing was kept, except one wrapping errCommitUnknown that is not
-// a server's answer.
+// tryPGBatch runs the calls in one pipelined transaction (pgpipe.go) and
+// commits it. Any error means nothing was kept, except one wrapping
+// errCommitUnknown that is not a server's answer.
 func (db *DB) tryPGBatch(batch []*writeReq) ([]*q, error) {
 	ctx := context.Background()
-	tx, err := db.write.BeginTx(ctx, nil)
+	p, err := db.newPipe(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer p.release()
 	b := newBatchState()
 	queriers := make([]*q, len(batch))
 	for i, r := range batch {
-		queriers[i] = &q{db: db, x: tx, tx: tx, write: true, batch: b}
+		p.left = len(batch) - i
+		queriers[i] = &q{db: db, x: p, write: true, batch: b}
 		if err := safeCall(r.fn, queriers[i]); err != nil {
-			_ = tx.Rollback()
 			return nil, err
+		}
+		if p.err != nil {
+			return nil, p.err // a queued statement failed under the call
 		}
 		b.merge(queriers[i])
 	}
 	b.reshard(db.groupSeq.Add(1))
-	flush := &q{db: db, x: tx, tx: tx, write: true}
+	flush := &q{db: db, x: p, write: true}
 	if err := b.flush(ctx, flush); err != nil {
-		_ = tx.Rollback()
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := p.commit(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return nil, err // the server refused: nothing was kept
+		}
 		return nil, fmt.Errorf("%w: %w", errCommitUnknown, err)
 	}
 	return queriers, nil

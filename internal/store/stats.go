@@ -191,7 +191,7 @@ func (t *q) flushStats(ctx context.Context) error {
 		return a.shard < b.shard
 	})
 	for _, k := range okeys {
-		if _, err := t.exec(ctx, `INSERT INTO stat_open (org_id, status, channel, service_id, queue_id, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		if err := t.execLater(ctx, `INSERT INTO stat_open (org_id, status, channel, service_id, queue_id, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (org_id, status, channel, service_id, queue_id, shard) DO UPDATE SET n = stat_open.n + excluded.n`,
 			k.org, string(k.status), string(k.channel), k.service, k.queue, k.shard, sd.open[k]); err != nil {
 			return err
@@ -221,7 +221,7 @@ func (t *q) flushStats(ctx context.Context) error {
 	})
 	for _, k := range dkeys {
 		d := sd.days[k]
-		if _, err := t.exec(ctx, `INSERT INTO stat_daily (org_id, day, channel, service_id, queue_id, shard,
+		if err := t.execLater(ctx, `INSERT INTO stat_daily (org_id, day, channel, service_id, queue_id, shard,
 				opened, responded, resolved, response_secs, resolution_secs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (org_id, day, channel, service_id, queue_id, shard) DO UPDATE SET
 				opened = stat_daily.opened + excluded.opened, responded = stat_daily.responded + excluded.responded,

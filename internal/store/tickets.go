@@ -92,49 +92,66 @@ func (t *q) InsertNewTicket(ctx context.Context, k *desk.Ticket, created desk.Ev
 	return t.IndexNew(ctx, k)
 }
 
-// insertNewPG does on PostgreSQL in one statement (one round trip) what
-// SQLite does in several: number, ticket with its search vector and
-// history entry. Its counters are written by flushCounts just before the
-// commit, like every other counter change: updating them inside this
-// statement locked counter rows mid-transaction, in an order PostgreSQL
-// does not define (the statement's CTEs), which could deadlock with a
-// transaction flushing its counters in the usual order. In a group commit
-// they are summed with the group's other changes and written once.
+// insertNewPG does on PostgreSQL in one statement what SQLite does in
+// several: ticket with its search vector, history entry and tags. Its id
+// and number are reserved first (reserveTicket), so the statement returns
+// nothing and a pipelined group queues it (pgpipe.go). Its counters are
+// written by flushCounts just before the commit, like every other counter
+// change: updating them inside this statement locked counter rows
+// mid-transaction, in an order PostgreSQL does not define (the statement's
+// CTEs), which could deadlock with a transaction flushing its counters in
+// the usual order. In a group commit they are summed with the group's
+// other changes and written once.
 func (t *q) insertNewPG(ctx context.Context, k *desk.Ticket, created desk.Event, year int) error {
-	seq, err := t.db.yearSequence(ctx, year)
+	r, err := t.reserveTicket(ctx, year)
 	if err != nil {
 		return err
 	}
-	err = t.row(ctx, insertNewPGSQL,
-		seq, fmt.Sprint(year), k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
+	number := desk.FormatNumber(year, r.seq)
+	err = t.execLater(ctx, insertNewPGSQL,
+		r.id, number, k.OrgID, k.Subject, k.Description, string(k.Status), string(k.Priority), string(k.Channel), int(k.Level),
 		nullID(k.ServiceID), nullID(k.QueueID), nullID(k.RequesterID), k.Requester.Email, k.Requester.Name, k.Requester.Phone,
 		nullID(k.AssigneeID), k.Team, k.Cause.Category, k.Cause.Text, nullID(k.MergedInto), us(k.Created), us(k.Updated), us(k.Resolved),
 		strings.Join(search.Words(k.Subject), " "), strings.Join(search.Words(clip(k.Description)), " "),
-		nullID(created.ActorID), us(created.At), created.Field, created.New, desk.JoinTags(k.Tags)).Scan(&k.ID, &k.Number)
+		nullID(created.ActorID), us(created.At), created.Field, created.New, desk.JoinTags(k.Tags))
 	if err != nil {
-		return conflict(err, "ticket number is taken")
+		return conflict(err, "ticket number %s is taken", number)
 	}
+	k.ID, k.Number = r.id, number
 	t.count(k, 1)
 	t.statInsert(k)
 	return nil
 }
 
-var insertNewPGSQL = `WITH n AS (SELECT nextval($1::regclass) AS v),
-	tk AS (
-		INSERT INTO tickets (number, org_id, subject, description, status, priority, channel, level,
+var insertNewPGSQL = `WITH tk AS (
+		INSERT INTO tickets (id, number, org_id, subject, description, status, priority, channel, level,
 			service_id, queue_id, requester_id, requester_email, requester_name, requester_phone, assignee_id, team,
 			cause_category, cause_text, merged_into, created_at, updated_at, resolved_at, search, tags)
-		SELECT $2 || '-' || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), $3, $4, $5, $6, $7, $8, $9,
-			$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `, $30
-		FROM n
-		RETURNING id, number),
-	ev AS (
-		INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value)
-		SELECT id, $26, $27, $28, '', $29 FROM tk),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, ` + tsvectorSQL("$24", "$25") + `, $30)),
 	tg AS (
 		INSERT INTO ticket_tags (tag, ticket_id)
-		SELECT x, tk.id FROM tk, unnest(string_to_array($30, ' ')) AS x)
-	SELECT id, number FROM tk`
+		SELECT x, $1 FROM unnest(string_to_array($30, ' ')) AS x)
+	INSERT INTO events (ticket_id, actor_id, at, field, old_value, new_value) VALUES ($1, $26, $27, $28, '', $29)`
+
+// reserveTicket takes the next ticket id and the next number of year from
+// their sequences: in a pipelined group from a reservation made for the
+// whole group, elsewhere one at a time.
+func (t *q) reserveTicket(ctx context.Context, year int) (ticketIDs, error) {
+	yearSeq, err := t.db.yearSequence(ctx, year)
+	if err != nil {
+		return ticketIDs{}, err
+	}
+	idSeq, err := t.db.serialSequence(ctx, "tickets")
+	if err != nil {
+		return ticketIDs{}, err
+	}
+	if p, ok := t.x.(*pgPipe); ok {
+		return p.reserve(ctx, year, idSeq, yearSeq)
+	}
+	var r ticketIDs
+	err = t.row(ctx, "SELECT nextval($1::regclass), nextval($2::regclass)", idSeq, yearSeq).Scan(&r.id, &r.seq)
+	return r, err
+}
 
 // setTags brings a ticket's ticket_tags rows from the set was to the set
 // now (both normalised and sorted).
@@ -212,14 +229,14 @@ func (t *q) flushCounts(ctx context.Context) error {
 	sortKeys(qkeys)
 	sortKeys(keys)
 	for _, k := range qkeys {
-		if _, err := t.exec(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
+		if err := t.execLater(ctx, `INSERT INTO ticket_counts (org_id, queue_id, status, shard, n) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (org_id, queue_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n`,
 			k.org, k.queue, string(k.status), k.shard, queue[k]); err != nil {
 			return err
 		}
 	}
 	for _, k := range keys {
-		if _, err := t.exec(ctx, `INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		if err := t.execLater(ctx, `INSERT INTO ticket_view_counts (org_id, queue_id, service_id, assignee_id, status, shard, n) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (org_id, queue_id, service_id, assignee_id, status, shard) DO UPDATE SET n = ticket_view_counts.n + excluded.n`,
 			k.org, k.queue, k.service, k.assignee, string(k.status), k.shard, t.counts[k]); err != nil {
 			return err
@@ -731,4 +748,22 @@ func (db *DB) yearSequence(ctx context.Context, year int) (string, error) {
 	}
 	db.seqs.Store(year, true)
 	return seq, nil
+}
+
+// serialSequence returns the sequence behind table's id column
+// (schema-qualified, as the connection's search path resolves it), looked
+// up once on the DDL connection, which no caller's transaction holds.
+func (db *DB) serialSequence(ctx context.Context, table string) (string, error) {
+	if v, ok := db.serialSeqs.Load(table); ok {
+		return v.(string), nil
+	}
+	var seq sql.NullString
+	if err := db.ddl.QueryRowContext(ctx, "SELECT pg_get_serial_sequence($1, 'id')", table).Scan(&seq); err != nil {
+		return "", fmt.Errorf("sequence of %s ids: %w", table, err)
+	}
+	if !seq.Valid {
+		return "", fmt.Errorf("%s.id has no sequence", table)
+	}
+	db.serialSeqs.Store(table, seq.String)
+	return seq.String, nil
 }
