@@ -68,8 +68,9 @@ type DB struct {
 	path    string
 
 	writes   chan *writeReq
-	pgWrites chan *writeReq // PostgreSQL grouped writes (pgbatch.go)
-	groupSeq atomic.Int64   // numbers PostgreSQL groups (pgbatch.go)
+	pgWrites chan *writeReq   // PostgreSQL grouped writes (pgbatch.go)
+	lookups  chan *userLookup // PostgreSQL shared look-ups (lookup.go)
+	groupSeq atomic.Int64     // numbers PostgreSQL groups (pgbatch.go)
 	maxBatch int
 	wg       sync.WaitGroup
 	closing  chan struct{}
@@ -209,6 +210,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if workers <= 0 {
 			workers = min(4, max(2, runtime.GOMAXPROCS(0)))
 		}
+		db.startLookups()
 		db.pgWrites = make(chan *writeReq, 1024)
 		for i := 0; i < workers; i++ {
 			db.wg.Add(1)

@@ -340,6 +340,9 @@ func (t *q) UserByID(ctx context.Context, id int64) (desk.User, error) {
 }
 
 func (t *q) UserByEmail(ctx context.Context, email string) (desk.User, error) {
+	if t.db.lookups != nil && t.x == querier(t.db.read) {
+		return t.db.sharedUserByEmail(ctx, email) // a PostgreSQL view
+	}
 	u, err := scanUser(t.row(ctx, "SELECT "+userCols+" FROM users WHERE email = $1", email))
 	return u, notFound(err, "user "+email)
 }
