@@ -453,3 +453,23 @@ func TestSearchDocRebuiltInSameTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmUp: on PostgreSQL, WarmUp leaves the pool's connections open and
+// idle, ready for the first requests; on SQLite it has nothing to do.
+func TestWarmUp(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{URL: storetest.PostgresURL(t), MaxConns: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.WarmUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.SQL().Stats(); st.MaxOpenConnections != 5 || st.OpenConnections != 5 || st.Idle != 5 {
+		t.Errorf("pool after WarmUp: %d open, %d idle, at most %d; want 5, 5, 5", st.OpenConnections, st.Idle, st.MaxOpenConnections)
+	}
+	if err := storetest.OpenSQLite(t).WarmUp(ctx); err != nil {
+		t.Errorf("SQLite: %v", err)
+	}
+}
