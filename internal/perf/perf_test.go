@@ -41,10 +41,11 @@ func warmBody(i int) string {
 // p99 is reported as cold-p99-ms.
 const warmRequests = 2000
 
-// warmUp sends warmRequests requests to url and returns their p99.
-func warmUp(b *testing.B, c *http.Client, url, token string) time.Duration {
-	res := loadgen.Run(context.Background(), loadgen.Opts{Clients: clients, Requests: warmRequests, Do: func(ctx context.Context, _, i int) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(warmBody(i)))
+// post sends n creates to url with 64 clients, the i-th with body(i), and
+// fails the benchmark on any error.
+func post(b *testing.B, c *http.Client, url, token string, n int, body func(int) string, keep bool) loadgen.Result {
+	res := loadgen.Run(context.Background(), loadgen.Opts{Clients: clients, Requests: n, KeepLatencies: keep, Do: func(ctx context.Context, _, i int) error {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body(i)))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -52,31 +53,26 @@ func warmUp(b *testing.B, c *http.Client, url, token string) time.Duration {
 		return loadgen.Check(c, req, 201)
 	}})
 	if res.Errors > 0 {
-		b.Fatalf("warm-up of %s: %d errors, first: %v", url, res.Errors, res.FirstError)
+		b.Fatalf("%s: %d errors, first: %v", url, res.Errors, res.FirstError)
 	}
-	return res.P99
+	return res
+}
+
+// warmUp sends warmRequests requests to url and returns their p99.
+func warmUp(b *testing.B, c *http.Client, url, token string) time.Duration {
+	return post(b, c, url, token, warmRequests, warmBody, false).P99
 }
 
 // drive posts b.N bodies to url with 64 clients and reports throughput
 // and latency percentiles.
-func drive(b *testing.B, url, token string, want int) {
+func drive(b *testing.B, url, token string) {
 	c := loadgen.Client(clients)
 	cold := warmUp(b, c, url, token)
 	cpu0 := processCPU()
 	b.ResetTimer()
-	res := loadgen.Run(context.Background(), loadgen.Opts{Clients: clients, Requests: b.N, Do: func(ctx context.Context, _, i int) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body(i)))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		return loadgen.Check(c, req, want)
-	}})
+	res := post(b, c, url, token, b.N, body, false)
 	b.StopTimer()
 	cpu := processCPU() - cpu0
-	if res.Errors > 0 {
-		b.Fatalf("%d errors, first: %v", res.Errors, res.FirstError)
-	}
 	b.ReportMetric(res.Throughput(), "req/s")
 	b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(res.P95.Microseconds())/1000, "p95-ms")
@@ -171,7 +167,7 @@ func BenchmarkCreate(b *testing.B) {
 			floorTable(b, a.DB.SQL(), a.DB.Dialect())
 			srv := httptest.NewServer(floorHandler(a.DB))
 			defer srv.Close()
-			drive(b, srv.URL, "", 201)
+			drive(b, srv.URL, "")
 		})
 		b.Run(engine+"/api", func(b *testing.B) {
 			a := openApp(b, engine)
@@ -186,7 +182,7 @@ func BenchmarkCreate(b *testing.B) {
 			srv := httptest.NewServer(a.Handler())
 			defer srv.Close()
 			batches0, calls0 := a.DB.BatchStats()
-			drive(b, srv.URL+"/api/v1/tickets", tok, 201)
+			drive(b, srv.URL+"/api/v1/tickets", tok)
 			if batches, calls := a.DB.BatchStats(); batches > batches0 {
 				b.ReportMetric(float64(calls-calls0)/float64(batches-batches0), "writes/commit")
 			}
@@ -223,18 +219,7 @@ func BenchmarkCreateRatio(b *testing.B) {
 			defer api.Close()
 			c := loadgen.Client(clients)
 			run := func(url, token string, n int) loadgen.Result {
-				res := loadgen.Run(context.Background(), loadgen.Opts{Clients: clients, Requests: n, KeepLatencies: true, Do: func(ctx context.Context, _, i int) error {
-					req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body(i)))
-					req.Header.Set("Content-Type", "application/json")
-					if token != "" {
-						req.Header.Set("Authorization", "Bearer "+token)
-					}
-					return loadgen.Check(c, req, 201)
-				}})
-				if res.Errors > 0 {
-					b.Fatalf("%s: %d errors, first: %v", url, res.Errors, res.FirstError)
-				}
-				return res
+				return post(b, c, url, token, n, body, true)
 			}
 			warmUp(b, c, floor.URL, "")
 			cold := warmUp(b, c, api.URL+"/api/v1/tickets", tok)

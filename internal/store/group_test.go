@@ -171,6 +171,36 @@ func settingOf(t *testing.T, db *store.DB, key string) (string, bool) {
 	return v, true
 }
 
+// createConcurrently starts n ticket creations at once, the i-th with
+// in(i), and returns a function that waits for them all and checks that
+// each got a ticket with a number of its own.
+func createConcurrently(t *testing.T, d *desk.Desk, n int, in func(i int) desk.NewTicket) (wait func() []desk.Ticket) {
+	tickets := make([]desk.Ticket, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			tickets[i], errs[i] = d.CreateTicket(context.Background(), desk.SystemActor, in(i))
+		}(i)
+	}
+	return func() []desk.Ticket {
+		wg.Wait()
+		numbers := map[string]bool{}
+		for i, k := range tickets {
+			if errs[i] != nil {
+				t.Fatalf("create %d: %v", i, errs[i])
+			}
+			if numbers[k.Number] || k.ID == 0 || k.RequesterID == 0 {
+				t.Fatalf("ticket %d: %+v", i, k)
+			}
+			numbers[k.Number] = true
+		}
+		return tickets
+	}
+}
+
 // TestGroupedCreates registers tickets as one group and checks what each
 // must have: a distinct number, its history entry, its search document and
 // the maintained counters.
@@ -184,28 +214,15 @@ func TestGroupedCreates(t *testing.T) {
 			retries0 := db.GroupRetries()
 			release := holdCommitter(t, db)
 			const n = 10
-			tickets := make([]desk.Ticket, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					tickets[i], errs[i] = d.CreateTicket(ctx, desk.SystemActor, desk.NewTicket{Subject: fmt.Sprintf("Stampante guasta %d", i),
-						Requester: desk.Contact{Email: fmt.Sprintf("utente%d@example.it", i%3)}})
-				}(i)
-			}
+			wait := createConcurrently(t, d, n, func(i int) desk.NewTicket {
+				return desk.NewTicket{Subject: fmt.Sprintf("Stampante guasta %d", i),
+					Requester: desk.Contact{Email: fmt.Sprintf("utente%d@example.it", i%3)}}
+			})
 			waitQueued(t, db, n)
 			release()
-			wg.Wait()
+			tickets := wait()
 			numbers := map[string]bool{}
-			for i, k := range tickets {
-				if errs[i] != nil {
-					t.Fatalf("create %d: %v", i, errs[i])
-				}
-				if numbers[k.Number] || k.ID == 0 || k.RequesterID == 0 {
-					t.Fatalf("ticket %d: %+v", i, k)
-				}
+			for _, k := range tickets {
 				numbers[k.Number] = true
 				var evs []desk.Event
 				if err := db.View(ctx, func(tx desk.Tx) error {
@@ -278,17 +295,10 @@ func TestGroupedCreateMeetsConcurrentRegistration(t *testing.T) {
 			retries0 := db.GroupRetries()
 			release := holdCommitter(t, db)
 			const n = 6
-			tickets := make([]desk.Ticket, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					tickets[i], errs[i] = d.CreateTicket(ctx, desk.SystemActor, desk.NewTicket{Subject: fmt.Sprintf("Accesso negato %d", i),
-						Requester: desk.Contact{Email: fmt.Sprintf("persona%d@example.it", i), Name: "Persona"}})
-				}(i)
-			}
+			wait := createConcurrently(t, d, n, func(i int) desk.NewTicket {
+				return desk.NewTicket{Subject: fmt.Sprintf("Accesso negato %d", i),
+					Requester: desk.Contact{Email: fmt.Sprintf("persona%d@example.it", i), Name: "Persona"}}
+			})
 			waitQueued(t, db, n)
 			// Registered by someone else, after every call above looked.
 			late, err := d.EnsureUser(ctx, desk.NewUser{Email: "persona4@example.it", Name: "Registrata altrove", Role: desk.RoleRequester})
@@ -296,17 +306,7 @@ func TestGroupedCreateMeetsConcurrentRegistration(t *testing.T) {
 				t.Fatal(err)
 			}
 			release()
-			wg.Wait()
-			numbers := map[string]bool{}
-			for i, k := range tickets {
-				if errs[i] != nil {
-					t.Fatalf("create %d: %v", i, errs[i])
-				}
-				if numbers[k.Number] || k.ID == 0 || k.RequesterID == 0 {
-					t.Fatalf("ticket %d: %+v", i, k)
-				}
-				numbers[k.Number] = true
-			}
+			tickets := wait()
 			if r := db.GroupRetries() - retries0; r != 1 {
 				t.Errorf("%d groups run again, want 1 (the group whose queued registration failed)", r)
 			}

@@ -28,6 +28,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -165,25 +166,13 @@ func (p *pgPipe) reserve(ctx context.Context, year int, idSeq, yearSeq string) (
 		p.ids[year] = r[1:]
 		return r[0], nil
 	}
-	rows, err := p.conn.QueryContext(ctx, "SELECT nextval($1::regclass), nextval($2::regclass) FROM generate_series(1, $3)",
-		idSeq, yearSeq, max(1, p.left))
+	rows, err := p.nextvals(ctx, idSeq, yearSeq)
 	if err != nil {
 		return ticketIDs{}, err
 	}
-	defer rows.Close()
-	var got []ticketIDs
-	for rows.Next() {
-		var r ticketIDs
-		if err := rows.Scan(&r.id, &r.seq); err != nil {
-			return ticketIDs{}, err
-		}
-		got = append(got, r)
-	}
-	if err := rows.Err(); err != nil {
-		return ticketIDs{}, err
-	}
-	if len(got) == 0 {
-		return ticketIDs{}, errors.New("no ticket number reserved")
+	got := make([]ticketIDs, len(rows))
+	for i, r := range rows {
+		got[i] = ticketIDs{id: r[0], seq: r[1]}
 	}
 	if p.ids == nil {
 		p.ids = map[int][]ticketIDs{}
@@ -199,30 +188,55 @@ func (p *pgPipe) reserveID(ctx context.Context, seq string) (int64, error) {
 		p.seqs[seq] = r[1:]
 		return r[0], nil
 	}
-	rows, err := p.conn.QueryContext(ctx, "SELECT nextval($1::regclass) FROM generate_series(1, $2)", seq, max(1, p.left))
+	rows, err := p.nextvals(ctx, seq)
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	var got []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return 0, err
-		}
-		got = append(got, v)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if len(got) == 0 {
-		return 0, fmt.Errorf("no value reserved from %s", seq)
+	got := make([]int64, len(rows))
+	for i, r := range rows {
+		got[i] = r[0]
 	}
 	if p.seqs == nil {
 		p.seqs = map[string][]int64{}
 	}
 	p.seqs[seq] = got[1:]
 	return got[0], nil
+}
+
+// nextvals takes the next values of the sequences seqs, as many rows as
+// calls are left in the group (at least one), in one query.
+func (p *pgPipe) nextvals(ctx context.Context, seqs ...string) ([][]int64, error) {
+	cols := make([]string, len(seqs))
+	args := make([]any, 0, len(seqs)+1)
+	for i, seq := range seqs {
+		cols[i] = fmt.Sprintf("nextval($%d::regclass)", i+1)
+		args = append(args, seq)
+	}
+	args = append(args, max(1, p.left))
+	rows, err := p.conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM generate_series(1, $%d)", strings.Join(cols, ", "), len(seqs)+1), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]int64
+	for rows.Next() {
+		r := make([]int64, len(seqs))
+		dest := make([]any, len(seqs))
+		for i := range r {
+			dest[i] = &r[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no sequence value reserved")
+	}
+	return out, nil
 }
 
 // The querier methods run a statement now, after what is queued.
