@@ -1101,9 +1101,9 @@ func (e *Engine) ChangeService(ctx context.Context, tx desk.Tx, prev, next desk.
 		}
 	}
 	if worked {
-		return nil, desk.Errorf(desk.EConflict,
-			"il ticket %s ha già fasi lavorate del servizio %s: non si può cambiare servizio (chiuderlo e aprirne uno nuovo) / ticket %s already has work recorded on the phases of service %s: its service cannot change (close it and open a new one)",
-			prev.Number, prev.ServiceCode, prev.Number, prev.ServiceCode)
+		return nil, &desk.Error{Code: desk.EConflict, Field: "service", Message: fmt.Sprintf(
+			"ticket %s has work recorded on the phases of service %s: its service can no longer change (close it and open a new one)",
+			prev.Number, prev.ServiceCode)}
 	}
 	if len(w.phases) > 0 {
 		cur := w.current()
