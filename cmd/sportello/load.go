@@ -82,6 +82,10 @@ func cmdLoad(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(env.Stdout, res)
 	if res.FirstError != nil {
 		fmt.Fprintln(env.Stderr, "primo errore / first error:", res.FirstError)
+		if strings.Contains(res.FirstError.Error(), "status 429") {
+			fmt.Fprintln(env.Stderr, "il server limita le richieste per indirizzo: per misurarlo avvialo con SPORTELLO_RATE_LIMIT=0 /\n"+
+				"the server limits requests per address: start it with SPORTELLO_RATE_LIMIT=0 to measure it")
+		}
 	}
 	return nil
 }
