@@ -89,6 +89,9 @@ func Open(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	// Approval gates apply to every status change, whatever the channel;
 	// a ticket of a service with phases starts them when registered.
 	a.Desk.SetHooks(a.Workflow.GuardTransition, a.startPhases)
+	// A change of service replaces the old service's phases, or is
+	// refused once work was recorded on them.
+	a.Desk.SetServiceChange(a.Workflow.ChangeService)
 	// A service's own fields are checked against the catalogue.
 	a.Desk.SetFieldChecker(a.Workflow.CheckFields)
 	if err := a.Desk.Bootstrap(ctx); err != nil {

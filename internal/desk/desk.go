@@ -61,6 +61,8 @@ type Desk struct {
 
 	// tokens caches resolved API tokens by hash (see tokenCacheTTL).
 	tokens sync.Map
+	// serviceChange follows a change of service (SetServiceChange).
+	serviceChange ServiceChange
 	// tokenLookups shares one token lookup among concurrent requests;
 	// tokenGen counts changes that drop cached tokens (dropTokens).
 	tokenLookups singleflight.Group
@@ -107,6 +109,15 @@ type TransitionGuard func(ctx context.Context, tx Tx, t Ticket, to Status) error
 // SetHooks installs the guard consulted by every status change and
 // functions run after a ticket is registered (outside its transaction; they
 // log their own errors). It must be called before the desk is shared.
+// ServiceChange is told, inside the transaction of desk.Update, that a
+// ticket's service changes from prev's to next's; it may refuse, or do
+// what follows from it (the workflow replaces the old service's phases)
+// and return history entries to record with the change.
+type ServiceChange func(ctx context.Context, tx Tx, prev, next Ticket) ([]Event, error)
+
+// SetServiceChange installs the hook run when a ticket's service changes.
+func (d *Desk) SetServiceChange(fn ServiceChange) { d.serviceChange = fn }
+
 func (d *Desk) SetHooks(guard TransitionGuard, afterCreate ...func(context.Context, Ticket)) {
 	d.guard = guard
 	d.afterCreate = append(d.afterCreate, afterCreate...)

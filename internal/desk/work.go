@@ -287,6 +287,13 @@ func (d *Desk) Update(ctx context.Context, a Actor, number string, c Changes) (T
 			}
 			t.ServiceID = id
 			evs = append(evs, Event{Field: "service", Old: prev.ServiceCode, New: *c.Service})
+			if d.serviceChange != nil {
+				more, err := d.serviceChange(ctx, tx, prev, *t)
+				if err != nil {
+					return nil, err
+				}
+				evs = append(evs, more...)
+			}
 		}
 		if c.Protocol != nil {
 			old, err := tx.TicketProtocol(ctx, prev.ID)

@@ -514,6 +514,14 @@ func testPECVariants(t *testing.T, open func(testing.TB) *store.DB) {
 	if tk, _ := p.desk.Ticket(p.ctx, desk.SystemActor, an.TicketNumber); tk.Channel != desk.ChannelEmail || tk.Requester.Email != "promo@offerte.example.com" {
 		t.Errorf("anomaly ticket channel %s requester %s", tk.Channel, tk.Requester.Email)
 	}
+	// No automatic answer to a sender nobody certified.
+	if !strings.Contains(an.Detail, "not certified") {
+		t.Errorf("anomaly detail %q, want no automatic answer", an.Detail)
+	}
+	var answers int
+	if err := p.db.SQL().QueryRow("SELECT COUNT(*) FROM mail_out WHERE rcpt_to LIKE '%promo@offerte.example.com%'").Scan(&answers); err != nil || answers != 0 {
+		t.Errorf("%d messages queued to the anomaly's sender (%v), want none", answers, err)
+	}
 
 	for i, enc := range []string{"base64", "quoted-printable"} {
 		m := pectest.Envelope(pki.Signer)

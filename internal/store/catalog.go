@@ -179,6 +179,11 @@ func (t *q) InsertTicketPhases(ctx context.Context, ps []workflow.TicketPhase) e
 	return nil
 }
 
+func (t *q) DeleteTicketPhases(ctx context.Context, ticketID int64) error {
+	_, err := t.exec(ctx, "DELETE FROM ticket_phases WHERE ticket_id = $1", ticketID)
+	return err
+}
+
 func (t *q) UpdateTicketPhase(ctx context.Context, p *workflow.TicketPhase) error {
 	_, err := t.exec(ctx, "UPDATE ticket_phases SET state = $3, started_at = $4, done_at = $5, done_by = $6, note = $7 WHERE ticket_id = $1 AND seq = $2",
 		p.TicketID, p.Seq, string(p.State), us(p.Started), us(p.Done), nullID(p.DoneByID), p.Note)

@@ -48,7 +48,11 @@ func formError(lang string, err error) (field, msg string, ok bool) {
 	case desk.ETooLarge:
 		return "attachments", translate(lang, "err.too_large"), true
 	case desk.EConflict:
-		return e.Field, translate(lang, "err.conflict"), true
+		key := "err.conflict." + e.Field
+		if _, ok := catalogue[key]; e.Field == "" || !ok {
+			key = "err.conflict"
+		}
+		return e.Field, translate(lang, key), true
 	case desk.EForbidden:
 		return e.Field, translate(lang, "err.forbidden"), true
 	}
@@ -126,6 +130,7 @@ var catalogue = map[string]texts{
 	"err.invalid":               {"Controlla i dati inseriti.", "Check the data you entered."},
 	"err.too_large":             {"Gli allegati superano la dimensione massima consentita.", "The attachments are larger than allowed."},
 	"err.conflict":              {"L'operazione non è possibile nello stato attuale del ticket.", "This is not possible in the ticket's current state."},
+	"err.conflict.service":      {"Il servizio non si può più cambiare: sulle fasi del servizio attuale c'è già lavoro registrato (una fase completata, un'approvazione o una chiamata al fornitore). Chiudi il ticket e aprine uno nuovo per l'altro servizio.", "The service can no longer change: work is recorded on the phases of the current service (a phase completed, an approval or a supplier call). Close the ticket and open a new one for the other service."},
 	"err.forbidden":             {"Non hai i permessi per questa operazione.", "You are not allowed to do this."},
 	"err.field.subject":         {"Indica l'oggetto (al massimo 300 caratteri).", "Enter a subject (at most 300 characters)."},
 	"err.field.description":     {"La descrizione è troppo lunga.", "The description is too long."},

@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/sportello/sportello/internal/desk"
 	"github.com/sportello/sportello/internal/store/storetest"
 )
 
@@ -208,4 +209,22 @@ func TestDevTemplatesFromDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, c.get("/login").Body, "Modificato a caldo")
+}
+
+// TestConflictMessages: a conflict on a field with its own message says
+// why (a refused change of service); any other keeps the general one.
+func TestConflictMessages(t *testing.T) {
+	for _, c := range []struct {
+		field, lang, want string
+	}{
+		{"service", "it", "Il servizio non si può più cambiare"},
+		{"service", "en", "The service can no longer change"},
+		{"", "it", "L'operazione non è possibile"},
+		{"queue", "en", "This is not possible in the ticket's current state."},
+	} {
+		field, msg, ok := formError(c.lang, &desk.Error{Code: desk.EConflict, Field: c.field, Message: "x"})
+		if !ok || field != c.field || !strings.HasPrefix(msg, c.want) {
+			t.Errorf("%q/%s: %q %q %v, want a message starting %q", c.field, c.lang, field, msg, ok, c.want)
+		}
+	}
 }

@@ -1069,6 +1069,60 @@ func (e *Engine) CloseSilent(ctx context.Context, now time.Time, after time.Dura
 	return closed, nil
 }
 
+// ChangeService follows a change of a ticket's service (desk.Update, in its
+// transaction): the old service's phases give way to the new service's,
+// which start at once, as they do when a ticket is registered. Once work
+// was recorded on the phases (a phase completed, skipped or refused after
+// the receipt, an approver's decision, a supplier call), the change is
+// refused: that work belongs to the old procedure, and its history must
+// stay readable; the ticket can be closed and a new one opened.
+func (e *Engine) ChangeService(ctx context.Context, tx desk.Tx, prev, next desk.Ticket) ([]desk.Event, error) {
+	wtx, err := asTx(tx)
+	if err != nil {
+		return nil, err
+	}
+	w := &work{e: e, ctx: ctx, tx: wtx, t: next, now: e.now(), dirty: map[int]bool{}}
+	if w.phases, err = wtx.TicketPhases(ctx, prev.ID); err != nil {
+		return nil, err
+	}
+	approvals, err := wtx.Approvals(ctx, prev.ID)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := wtx.SupplierCalls(ctx, prev.ID)
+	if err != nil {
+		return nil, err
+	}
+	worked := len(approvals) > 0 || len(calls) > 0
+	for i, p := range w.phases {
+		receipt := i == 0 && p.Kind == catalog.PhaseReceipt
+		if !receipt && (p.State.passed() || p.State == PhaseRejected) {
+			worked = true
+		}
+	}
+	if worked {
+		return nil, &desk.Error{Code: desk.EConflict, Field: "service", Message: fmt.Sprintf(
+			"ticket %s has work recorded on the phases of service %s: its service can no longer change (close it and open a new one)",
+			prev.Number, prev.ServiceCode)}
+	}
+	if len(w.phases) > 0 {
+		cur := w.current()
+		if err := wtx.DeleteTicketPhases(ctx, prev.ID); err != nil {
+			return nil, err
+		}
+		if cur >= 0 {
+			w.event(EventPhase, w.phases[cur].Code, "")
+		}
+		w.phases = nil
+	}
+	if next.ServiceID != 0 && !next.Status.Final() && next.MergedInto == 0 {
+		if err := w.start(); err != nil {
+			return nil, err
+		}
+	}
+	return w.evs, nil
+}
+
 // GuardTransition checks a status change made outside the workflow (the
 // desk's plain transitions, e.g. POST /api/v1/tickets/{n}/transitions)
 // against the ticket's phases: a ticket cannot be resolved, nor put to

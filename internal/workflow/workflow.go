@@ -58,6 +58,9 @@ type Tx interface {
 	// UpdateTicketPhase writes the state, times, author and note of a
 	// phase identified by ticket and sequence number.
 	UpdateTicketPhase(ctx context.Context, p *TicketPhase) error
+	// DeleteTicketPhases removes a ticket's phases (its service changed
+	// before any work was recorded on them).
+	DeleteTicketPhases(ctx context.Context, ticketID int64) error
 
 	InsertApproval(ctx context.Context, a *Approval) error
 	// Approvals returns a ticket's decisions, oldest first.

@@ -579,3 +579,69 @@ func TestConcurrentSteps(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeOfService: changing a ticket's service replaces the old
+// service's phases with the new one's, started at once, while no work was
+// recorded on them; after an approver's decision the change is refused and
+// nothing changes. Removing the service removes its phases.
+func TestChangeOfService(t *testing.T) {
+	engines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.desk.SetServiceChange(f.wf.ChangeService)
+		codes := func(p workflow.Progress) []string {
+			var out []string
+			for _, ph := range p.Phases {
+				out = append(out, ph.Code)
+			}
+			return out
+		}
+		// The phases each service starts with, on tickets of their own.
+		startOf := func(service string) workflow.Progress {
+			tk := must[desk.Ticket](t)(f.desk.CreateTicket(ctx, f.employee, desk.NewTicket{Subject: "Riferimento", Service: service}))
+			return must[workflow.Progress](t)(f.wf.StartPhases(ctx, f.agent, tk.Number))
+		}
+		phone, signature := startOf("telefonia-fissa"), startOf("firma-digitale")
+		if slices.Equal(codes(phone), codes(signature)) || len(codes(phone)) == 0 || len(codes(signature)) == 0 {
+			t.Fatalf("the two services should have different phases: %v, %v", codes(phone), codes(signature))
+		}
+
+		tk := must[desk.Ticket](t)(f.desk.CreateTicket(ctx, f.employee, desk.NewTicket{Subject: "Firma non valida", Service: "firma-digitale"}))
+		n := tk.Number
+		before := must[workflow.Progress](t)(f.wf.StartPhases(ctx, f.agent, n))
+		svc := "telefonia-fissa"
+		must[desk.Ticket](t)(f.desk.Update(ctx, f.agent, n, desk.Changes{Service: &svc}))
+		p := must[workflow.Progress](t)(f.wf.Progress(ctx, f.agent, n))
+		if !slices.Equal(codes(p), codes(phone)) || current(p) != current(phone) {
+			t.Fatalf("after the change: phases %v (current %s), want %v (current %s)", codes(p), current(p), codes(phone), current(phone))
+		}
+		oldCur, _ := before.Current()
+		wantInOrder(t, f.history(t, f.agent, n), []string{
+			"service:firma-digitale>telefonia-fissa", "phase:" + oldCur.Code + ">", "phase:>" + p.Phases[0].Code,
+		})
+
+		// Work recorded on the new phases: the service stays.
+		must[workflow.Progress](t)(f.wf.Approve(ctx, f.approver, n, "Va bene"))
+		events := len(f.history(t, f.agent, n))
+		back := "firma-digitale"
+		_, err := f.desk.Update(ctx, f.agent, n, desk.Changes{Service: &back})
+		wantCode(t, err, desk.EConflict)
+		if got := must[desk.Ticket](t)(f.desk.Ticket(ctx, f.agent, n)).ServiceCode; got != "telefonia-fissa" {
+			t.Fatalf("service %q after a refused change", got)
+		}
+		if after := must[workflow.Progress](t)(f.wf.Progress(ctx, f.agent, n)); !slices.Equal(codes(after), codes(phone)) {
+			t.Fatalf("phases %v after a refused change", codes(after))
+		}
+		if got := len(f.history(t, f.agent, n)); got != events {
+			t.Fatalf("%d history entries after a refused change, want %d", got, events)
+		}
+
+		// A ticket whose service is removed before any work loses its phases.
+		tk2 := must[desk.Ticket](t)(f.desk.CreateTicket(ctx, f.employee, desk.NewTicket{Subject: "Telefono muto", Service: "telefonia-fissa"}))
+		must[workflow.Progress](t)(f.wf.StartPhases(ctx, f.agent, tk2.Number))
+		none := ""
+		must[desk.Ticket](t)(f.desk.Update(ctx, f.agent, tk2.Number, desk.Changes{Service: &none}))
+		if p := must[workflow.Progress](t)(f.wf.Progress(ctx, f.agent, tk2.Number)); len(p.Phases) != 0 {
+			t.Fatalf("phases %v after the service was removed", codes(p))
+		}
+	})
+}

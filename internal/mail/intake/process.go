@@ -1083,6 +1083,13 @@ func (in *incoming) autoReply(ctx context.Context, kind string, t *desk.Ticket, 
 
 func (in *incoming) reply(ctx context.Context, kind string, t *desk.Ticket, data outbox.Data, ref int64, important bool) error {
 	m := in.msg
+	if in.pec != nil && in.pec.Kind == pec.KindAnomaly {
+		// Ordinary mail wrapped by the PEC provider: its sender is not
+		// certified, and institutional PEC boxes get much spam this way.
+		// An automatic answer would go, by PEC, to whoever forged it.
+		in.set(in.res.Outcome, "no automatic answer: not certified (PEC anomaly envelope)")
+		return nil
+	}
 	if _, _, err := in.cache.address(ctx, in.tx, ""); err != nil {
 		return err
 	}
