@@ -23,9 +23,10 @@ import (
 
 // Administration pages under /admin: the dashboard, people, organisations,
 // queues, services, mailboxes, routing rules, retired addresses, the office
-// directory, canned answers, the mail log and the audit log. Handlers only
-// translate: every authorisation and change happens in the domain (desk,
-// workflow, mail), which records changes in the audit log.
+// directory, canned answers, the mail log, the audit log and personal-data
+// requests (admin_privacy.go). Handlers only translate: every authorisation
+// and change happens in the domain (desk, workflow, mail), which records
+// changes in the audit log.
 
 // MailAdmin is the e-mail channel's administration; *mail.Admin implements
 // it (wired in cmd/sportello). Without one the mail pages say so.
@@ -95,6 +96,10 @@ func (w *Web) adminRoutes(h func(string, access, handlerFunc)) {
 	h("GET /admin/posta", signedIn, w.adminMailLog)
 	h("GET /admin/registro", signedIn, w.adminAudit)
 	h("GET /admin/registro.csv", signedIn, w.adminAuditCSV)
+	h("GET /admin/dati-personali", signedIn, w.adminPrivacy)
+	h("GET /admin/dati-personali/export.json", signedIn, w.adminPrivacyJSON)
+	h("GET /admin/dati-personali/export.html", signedIn, w.adminPrivacyHTML)
+	h("POST /admin/dati-personali/cancella", signedIn, w.adminPrivacyErase)
 }
 
 // CanAdmin reports whether the administration link is shown: to
@@ -1346,7 +1351,8 @@ func (p *adminPage) AdminSections() []adminSection {
 	if p.IsInstallationAdmin() {
 		all = append(all, adminSection{"offices", "/admin/uffici"})
 	}
-	return append(all, adminSection{"canned", "/admin/risposte"}, adminSection{"maillog", "/admin/posta"}, adminSection{"audit", "/admin/registro"})
+	return append(all, adminSection{"canned", "/admin/risposte"}, adminSection{"maillog", "/admin/posta"}, adminSection{"audit", "/admin/registro"},
+		adminSection{"privacy", "/admin/dati-personali"})
 }
 
 // Join joins values for display.

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,4 +220,57 @@ func TestBrowserAdminPagesAccessible(t *testing.T) {
 		}
 	}
 	tr.noConsoleErrors()
+}
+
+// TestBrowserAdminPersonalData looks a person up, is refused with a wrong
+// confirmation and erases with the right one, in Chromium (the form goes
+// through the cross-origin protection as a browser sends it); axe checks
+// every page, the report in Italian and the erased person in English.
+func TestBrowserAdminPersonalData(t *testing.T) {
+	h, _ := newAdminBrowserHarness(t)
+	ugo := h.actor("utente@example.it")
+	h.f.Create(t, ugo, desk.NewTicket{Subject: "Stampante", Description: "Guasta da ieri", Channel: desk.ChannelWeb})
+	tr := newTour(t, h)
+	b := tr.b
+	tr.login("admin@example.it")
+	tr.open("/admin")
+	if st := b.ClickAndWait(`.sp-admin-nav a[href="/admin/dati-personali"]`); st != http.StatusOK {
+		t.Fatalf("menu: %d", st)
+	}
+	b.Fill("#persona", "utente@example.it")
+	if st := b.Submit(`form[action="/admin/dati-personali"]`); st != http.StatusOK {
+		t.Fatalf("look-up: %d", st)
+	}
+	if got := b.Text("#counts"); !strings.Contains(got, "Richieste di cui è richiedente") || !strings.Contains(got, "1") {
+		t.Fatalf("counts: %q", got)
+	}
+	tr.check("admin-privacy")
+	b.Fill("#conferma", "utente@example")
+	if st := b.Submit(`form[action="/admin/dati-personali/cancella"]`); st != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong confirmation: %d", st)
+	}
+	if got := b.Text("#conferma-error"); !strings.Contains(got, "non corrisponde") {
+		t.Fatalf("error: %q", got)
+	}
+	tr.check("")
+	if u := h.privacyUser(ugo.UserID); u.Redacted || u.Name != "Ugo Utente" {
+		t.Fatalf("a wrong confirmation erased: %+v", u)
+	}
+	b.Fill("#conferma", " Utente@Example.it")
+	if st := b.Submit(`form[action="/admin/dati-personali/cancella"]`); st != http.StatusOK {
+		t.Fatalf("erasure: %d", st)
+	}
+	if got := b.Text("#report"); !strings.Contains(got, "Richieste oscurate") {
+		t.Fatalf("report: %q", got)
+	}
+	tr.check("admin-privacy-report")
+	if u := h.privacyUser(ugo.UserID); !u.Redacted || u.Name != desk.RedactedMarker {
+		t.Fatalf("not erased: %+v", u)
+	}
+	tr.open("/lingua/en?next=" + url.QueryEscape("/admin/dati-personali?persona=user:"+itoa(ugo.UserID)))
+	if got := b.Text("#person"); !strings.Contains(got, "data erased") {
+		t.Fatalf("erased person: %q", got)
+	}
+	tr.check("")
+	tr.noConsoleErrors("/admin/dati-personali/cancella") // the refused confirmation's 422
 }

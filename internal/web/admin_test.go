@@ -31,7 +31,8 @@ func newAdminHarness(t testing.TB) *harness {
 
 // adminPages are every administration page, for smoke and axe tests.
 var adminPages = []string{"/admin", "/admin?giorni=30", "/admin/utenti", "/admin/enti", "/admin/code", "/admin/servizi", "/admin/caselle",
-	"/admin/servizi/new", "/admin/regole", "/admin/indirizzi", "/admin/uffici", "/admin/risposte", "/admin/posta", "/admin/registro"}
+	"/admin/servizi/new", "/admin/regole", "/admin/indirizzi", "/admin/uffici", "/admin/risposte", "/admin/posta", "/admin/registro",
+	"/admin/dati-personali", "/admin/dati-personali?persona=utente@example.it"}
 
 func TestAdminPagesAccess(t *testing.T) {
 	h := newAdminHarness(t)
@@ -383,6 +384,15 @@ func TestAdminCatalogueDynamicKeys(t *testing.T) {
 	for _, id := range []string{"status", "channel", "service", "queue"} {
 		keys = append(keys, "dash."+id+".title", "dash."+id+".col")
 	}
+	for _, k := range privacyCountKeys {
+		keys = append(keys, "admin.privacy.count."+k)
+	}
+	for _, k := range privacyReportKeys {
+		keys = append(keys, "admin.privacy.report."+k)
+	}
+	for _, k := range privacyExemptKinds {
+		keys = append(keys, "admin.privacy.kind."+k)
+	}
 	for _, k := range keys {
 		if _, ok := catalogue[k]; !ok {
 			t.Errorf("key %q missing", k)
@@ -435,6 +445,13 @@ func TestAdminBadInput(t *testing.T) {
 		{"POST", "/admin/enti", url.Values{"code": {"nuovo"}, "name": {"Nuovo"}, "parent": {"nessuno"}}},
 		{"POST", "/admin/servizi/importa", url.Values{}},
 		{"POST", "/admin/servizi/non-esiste/stato", url.Values{"active": {"0"}}},
+		{"GET", "/admin/dati-personali?persona=nessuno@example.it", nil},
+		{"GET", "/admin/dati-personali?persona=user:abc", nil},
+		{"GET", "/admin/dati-personali/export.json", nil},
+		{"GET", "/admin/dati-personali/export.html?persona=user:0", nil},
+		{"POST", "/admin/dati-personali/cancella", url.Values{}},
+		{"POST", "/admin/dati-personali/cancella", url.Values{"persona": {"utente@example.it"}, "conferma": {"utente"}}},
+		{"POST", "/admin/dati-personali/cancella", url.Values{"persona": {"nessuno@example.it"}, "conferma": {"nessuno@example.it"}}},
 	} {
 		var res response
 		if tc.method == "GET" {

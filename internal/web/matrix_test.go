@@ -277,10 +277,23 @@ var wmMatrix = map[string]wmRoute{
 	"GET /admin/posta":        wmAdmin("GET", "/admin/posta"),
 	"GET /admin/registro":     wmAdmin("GET", "/admin/registro"),
 	"GET /admin/registro.csv": wmAdmin("GET", "/admin/registro.csv"),
+	// Personal data of pref-fe's requester (Ferrara's administrator and the
+	// installation's may see it); the erasure is a bare form (nothing erased).
+	"GET /admin/dati-personali":             {build: wmPerson("/admin/dati-personali"), allow: []string{"orgadmin", "instadmin"}},
+	"GET /admin/dati-personali/export.json": {build: wmPerson("/admin/dati-personali/export.json"), allow: []string{"orgadmin", "instadmin"}},
+	"GET /admin/dati-personali/export.html": {build: wmPerson("/admin/dati-personali/export.html"), allow: []string{"orgadmin", "instadmin"}},
+	"POST /admin/dati-personali/cancella":   wmAdmin("POST", "/admin/dati-personali/cancella"),
 	// No identity provider is configured here: no such provider for anyone.
 	"GET /login/sso/{id}":          {build: wmGet("/login/sso/nessuno"), notFound: true},
 	"GET /login/sso/{id}/callback": {build: wmGet("/login/sso/nessuno/callback?state=x&code=y"), notFound: true},
 	"/":                            {build: wmGet("/nessuna-pagina"), notFound: true},
+}
+
+// wmPerson asks path about pref-fe's requester.
+func wmPerson(path string) func(*wmEnv, desk.Ticket) wmCase {
+	return func(e *wmEnv, _ desk.Ticket) wmCase {
+		return wmCase{path: path + "?persona=" + url.QueryEscape(e.tn.People["requesterFE"])}
+	}
 }
 
 // wmOther posts to a ticket action naming a second ticket of the target's
