@@ -58,6 +58,7 @@ func TestScreenshotTourAdmin(t *testing.T) {
 		{"/admin/uffici", "admin-offices"},
 		{"/admin/posta", "admin-maillog"},
 		{"/admin/registro", "admin-audit"},
+		{"/admin/dati-personali?persona=utente@demo.example.it", "admin-personal-data"},
 	} {
 		open(p.path)
 		shot(p.name)
