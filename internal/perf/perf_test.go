@@ -130,6 +130,20 @@ func floorTable(b *testing.B, db *sql.DB, dialect store.Dialect) {
 	}
 }
 
+// agentToken returns an API token of the agent with that e-mail,
+// registering the agent if needed.
+func agentToken(b *testing.B, a *app.App, email string) string {
+	u, err := a.Desk.EnsureUser(context.Background(), desk.NewUser{Email: email, Role: desk.RoleAgent})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := a.Desk.CreateToken(context.Background(), u.ID, "bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
 // openApp opens a full app (migrated, bootstrapped) on the engine.
 func openApp(b testing.TB, engine string) *app.App {
 	// One client address sends every request: the per-address rate limit
@@ -171,14 +185,7 @@ func BenchmarkCreate(b *testing.B) {
 		})
 		b.Run(engine+"/api", func(b *testing.B) {
 			a := openApp(b, engine)
-			u, err := a.Desk.EnsureUser(context.Background(), desk.NewUser{Email: "bench@example.it", Role: desk.RoleAgent})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok, _, err := a.Desk.CreateToken(context.Background(), u.ID, "bench", 0)
-			if err != nil {
-				b.Fatal(err)
-			}
+			tok := agentToken(b, a, "bench@example.it")
 			srv := httptest.NewServer(a.Handler())
 			defer srv.Close()
 			batches0, calls0 := a.DB.BatchStats()
@@ -207,20 +214,10 @@ func BenchmarkCreateRatio(b *testing.B) {
 			floorTable(b, a.DB.SQL(), a.DB.Dialect())
 			floor := httptest.NewServer(floorHandler(a.DB))
 			defer floor.Close()
-			u, err := a.Desk.EnsureUser(context.Background(), desk.NewUser{Email: "bench@example.it", Role: desk.RoleAgent})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok, _, err := a.Desk.CreateToken(context.Background(), u.ID, "bench", 0)
-			if err != nil {
-				b.Fatal(err)
-			}
+			tok := agentToken(b, a, "bench@example.it")
 			api := httptest.NewServer(a.Handler())
 			defer api.Close()
 			c := loadgen.Client(clients)
-			run := func(url, token string, n int) loadgen.Result {
-				return post(b, c, url, token, n, body, true)
-			}
 			warmUp(b, c, floor.URL, "")
 			cold := warmUp(b, c, api.URL+"/api/v1/tickets", tok)
 			var floorTime, apiTime time.Duration
@@ -234,10 +231,10 @@ func BenchmarkCreateRatio(b *testing.B) {
 				if n == 0 {
 					continue // loadgen would run for its default duration
 				}
-				f := run(floor.URL, "", n)
+				f := post(b, c, floor.URL, "", n, body, true)
 				floorTime += f.Elapsed
 				floorLat = append(floorLat, f.Latencies...)
-				r := run(api.URL+"/api/v1/tickets", tok, n)
+				r := post(b, c, api.URL+"/api/v1/tickets", tok, n, body, true)
 				apiTime += r.Elapsed
 				apiLat = append(apiLat, r.Latencies...)
 			}
@@ -274,14 +271,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	u, err := a.Desk.EnsureUser(context.Background(), desk.NewUser{Email: "agente@demo.example.it", Role: desk.RoleAgent})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, _, err := a.Desk.CreateToken(context.Background(), u.ID, "bench", 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tok := agentToken(b, a, "agente@demo.example.it")
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	c := loadgen.Client(4)
